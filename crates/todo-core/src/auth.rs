@@ -5,8 +5,12 @@
 //! Anything but `alg: HS256` — `none` included — is rejected before the
 //! signature is even looked at.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::problem::Problem;
 
@@ -76,20 +80,228 @@ impl From<AuthError> for Problem {
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+/// Longest token [`verify`] looks at; anything longer is rejected unread.
+pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The token of an `Authorization: Bearer <token>` header.
+///
+/// The scheme is matched case-insensitively (RFC 9110 §11.1, RFC 6750 §2.1),
+/// followed by one or more spaces and exactly one token made of the RFC 6750
+/// `b64token` characters. No header, an empty header or `Bearer` with no
+/// token → [`AuthError::Missing`]; another scheme, several tokens or stray
+/// characters → [`AuthError::Malformed`].
 pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
-    let _ = authorization;
-    todo!()
+    let value = authorization.unwrap_or_default().trim_matches([' ', '\t']);
+    if value.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed(
+            "the Authorization scheme must be Bearer".into(),
+        ));
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    if token.contains([' ', '\t']) {
+        return Err(AuthError::Malformed(
+            "the Authorization header must hold exactly one token".into(),
+        ));
+    }
+    if !is_b64token(token) {
+        return Err(AuthError::Malformed(
+            "the bearer token contains characters a token cannot have".into(),
+        ));
+    }
+    Ok(token)
+}
+
+/// RFC 6750 §2.1: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// Verifies signature, algorithm, `exp` (required), `nbf`, and `iss`/`aud` when configured.
+///
+/// Order: size, shape, header (`alg` must be exactly `HS256`, `typ` if present
+/// `JWT`, no `crit`), then the signature (constant-time), and only then the
+/// claims: `sub` (non-empty) and `exp` are required, `now > exp + leeway` is
+/// expired, `now + leeway < nbf` is not yet valid, `iss` must equal the
+/// configured issuer and `aud` (a string or an array) must contain the
+/// configured audience.
 pub fn verify(token: &str, config: &JwtConfig, now: DateTime<Utc>) -> Result<Claims, AuthError> {
-    let _ = (token, config, now);
-    todo!()
+    let payload = verify_signature(token, &config.secret)?;
+    let claims = claims_from(&payload)?;
+
+    let now = now.timestamp();
+    let leeway = config.leeway_secs.max(0);
+    if now > claims.exp.saturating_add(leeway) {
+        return Err(AuthError::Expired);
+    }
+    if let Some(nbf) = claims.nbf {
+        if now.saturating_add(leeway) < nbf {
+            return Err(AuthError::NotYetValid);
+        }
+    }
+    if let Some(issuer) = &config.issuer {
+        if claims.iss.as_deref() != Some(issuer.as_str()) {
+            return Err(AuthError::WrongIssuer);
+        }
+    }
+    if let Some(audience) = &config.audience {
+        let ok = match &claims.aud {
+            Some(serde_json::Value::String(aud)) => aud == audience,
+            Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a == audience.as_str()),
+            _ => false,
+        };
+        if !ok {
+            return Err(AuthError::WrongAudience);
+        }
+    }
+    Ok(claims)
+}
+
+/// Checks a token's shape, header and HS256 signature and returns its claims
+/// set as JSON, *without* looking at any claim (no `exp`, `sub`, … checks).
+/// [`verify`] is what requests are authenticated with; this is its first half,
+/// public so that signature test vectors without our required claims (such as
+/// RFC 7515 Appendix A.1) can be checked.
+pub fn verify_signature(token: &str, secret: &[u8]) -> Result<serde_json::Value, AuthError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(AuthError::Malformed(format!(
+            "the token is longer than {MAX_TOKEN_LEN} bytes"
+        )));
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::Malformed(
+            "a JWS has three dot-separated parts".into(),
+        ));
+    };
+
+    let header: serde_json::Value = serde_json::from_slice(&decode(header_b64, "header")?)
+        .map_err(|_| AuthError::Malformed("the header is not JSON".into()))?;
+    let header = header
+        .as_object()
+        .ok_or_else(|| AuthError::Malformed("the header is not a JSON object".into()))?;
+    match header.get("alg") {
+        Some(serde_json::Value::String(alg)) if alg == "HS256" => {}
+        Some(serde_json::Value::String(alg)) => {
+            return Err(AuthError::UnsupportedAlgorithm(alg.clone()))
+        }
+        Some(_) => return Err(AuthError::Malformed("alg is not a string".into())),
+        None => return Err(AuthError::Malformed("the header has no alg".into())),
+    }
+    match header.get("typ") {
+        None => {}
+        Some(serde_json::Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+        Some(_) => return Err(AuthError::Malformed("typ must be JWT".into())),
+    }
+    // RFC 7515 §4.1.11: extensions we do not understand must be rejected.
+    if header.contains_key("crit") {
+        return Err(AuthError::Malformed(
+            "critical header extensions are not supported".into(),
+        ));
+    }
+
+    let signature = decode(signature_b64, "signature")?;
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(header_b64.as_bytes());
+    mac.update(b".");
+    mac.update(payload_b64.as_bytes());
+    // Constant-time comparison; also rejects signatures of the wrong length.
+    mac.verify_slice(&signature)
+        .map_err(|_| AuthError::BadSignature)?;
+
+    serde_json::from_slice(&decode(payload_b64, "payload")?)
+        .map_err(|_| AuthError::Malformed("the payload is not JSON".into()))
 }
 
 /// Signs `claims` with HS256 (used by devstack's `token` command and by tests).
+/// The header is `{"alg":"HS256","typ":"JWT"}`.
 pub fn sign_hs256(claims: &Claims, secret: &[u8]) -> String {
-    let _ = (claims, secret);
-    todo!()
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload =
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims always serialize"));
+    let signing_input = format!("{header}.{payload}");
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(signing_input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// base64url without padding (RFC 7515 §2); `=` padding and non-canonical
+/// trailing bits are rejected.
+fn decode(part: &str, what: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AuthError::Malformed(format!("the {what} is not base64url")))
+}
+
+/// The claims we read from a claims set, with their types checked. NumericDate
+/// values may be fractional (RFC 7519 §2); they are rounded down to seconds.
+fn claims_from(payload: &serde_json::Value) -> Result<Claims, AuthError> {
+    let object = payload
+        .as_object()
+        .ok_or_else(|| AuthError::Malformed("the claims set is not a JSON object".into()))?;
+    let numeric_date = |name: &str| -> Result<Option<i64>, AuthError> {
+        match object.get(name) {
+            None => Ok(None),
+            Some(value) => {
+                let seconds = value.as_i64().or_else(|| {
+                    value
+                        .as_f64()
+                        .filter(|f| f.is_finite())
+                        // saturating float → int conversion
+                        .map(|f| f.floor() as i64)
+                });
+                seconds
+                    .map(Some)
+                    .ok_or_else(|| AuthError::Malformed(format!("{name} is not a NumericDate")))
+            }
+        }
+    };
+    let string = |name: &str| -> Result<Option<String>, AuthError> {
+        match object.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(AuthError::Malformed(format!("{name} is not a string"))),
+        }
+    };
+
+    let sub = string("sub")?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AuthError::Malformed("the token has no sub".into()))?;
+    let exp =
+        numeric_date("exp")?.ok_or_else(|| AuthError::Malformed("the token has no exp".into()))?;
+    let aud = match object.get("aud") {
+        None => None,
+        Some(aud @ serde_json::Value::String(_)) => Some(aud.clone()),
+        Some(serde_json::Value::Array(items)) if items.iter().all(|a| a.is_string()) => {
+            Some(serde_json::Value::Array(items.clone()))
+        }
+        Some(_) => {
+            return Err(AuthError::Malformed(
+                "aud is not a string or an array of strings".into(),
+            ))
+        }
+    };
+    Ok(Claims {
+        sub,
+        exp,
+        nbf: numeric_date("nbf")?,
+        iat: numeric_date("iat")?,
+        iss: string("iss")?,
+        aud,
+    })
 }

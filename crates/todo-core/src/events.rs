@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::task::{Channel, Task};
+use crate::task::{Channel, Status, Task};
 
 pub const SPEC_VERSION: &str = "1.0";
 
@@ -110,9 +110,83 @@ pub struct OutboundEvent {
     pub event: serde_json::Value,
 }
 
+/// Who publishes: the `source` of every envelope built here.
+pub const SOURCE: &str = "task-api";
+
+/// Fields compared by [`changed_fields`], in the order they are listed.
+pub const TRACKED_FIELDS: [&str; 10] = [
+    "title",
+    "description",
+    "status",
+    "priority",
+    "tags",
+    "dueAt",
+    "timezone",
+    "reminder",
+    "recurrence",
+    "completedAt",
+];
+
+impl TaskChange {
+    /// The CloudEvent `type` of the task event for this change.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            TaskChange::Created => types::TASK_CREATED,
+            TaskChange::Updated => types::TASK_UPDATED,
+            TaskChange::Completed => types::TASK_COMPLETED,
+            TaskChange::Reopened => types::TASK_REOPENED,
+            TaskChange::Deleted => types::TASK_DELETED,
+        }
+    }
+}
+
+/// Builds one envelope (`subject` = the task id) ready for the outbox.
+pub fn envelope<D: Serialize>(
+    topic: &str,
+    kind: &str,
+    partition_key: &str,
+    subject: Option<String>,
+    data: D,
+    now: DateTime<Utc>,
+    id: Uuid,
+) -> OutboundEvent {
+    let event = CloudEvent {
+        specversion: SPEC_VERSION.to_string(),
+        id: id.hyphenated().to_string(),
+        source: SOURCE.to_string(),
+        kind: kind.to_string(),
+        subject,
+        time: now,
+        datacontenttype: "application/json".to_string(),
+        data,
+    };
+    OutboundEvent {
+        topic: topic.to_string(),
+        partition_key: partition_key.to_string(),
+        event: serde_json::to_value(event).expect("an event always serializes"),
+    }
+}
+
 /// Every event one task change publishes, in publish order: the task event,
 /// then a reminder event when the reminder must be (re)scheduled or cancelled,
 /// then the sync event. `new_id` yields a fresh (uuid v7) event id per call.
+///
+/// - `version` is the task's version after the change; a delete is a change
+///   too, so its version is `before.version + 1` (consumers ordering by version
+///   see the delete last).
+/// - `changedFields` lists the differing [`TRACKED_FIELDS`]; on create the
+///   fields that have a value, on delete the fields that had one (compared
+///   with an empty task).
+/// - `todo.reminder.scheduled.v1` when the task after the change has an active
+///   reminder (open, `dueAt` and `reminder` set) and it was just created or
+///   reopened, or its `dueAt`, `reminder` or `title` changed (the title is in
+///   the notification). Its data describe the task after the change.
+/// - `todo.reminder.cancelled.v1` when the task before had an active reminder
+///   and the task after has none (deleted, completed, reminder or dueAt
+///   removed). Its data describe the reminder being cancelled (the task
+///   before), with the version of the change.
+///
+/// Returns nothing when both `before` and `after` are `None`.
 pub fn events_for_change(
     change: TaskChange,
     user_id: &str,
@@ -121,18 +195,150 @@ pub fn events_for_change(
     now: DateTime<Utc>,
     new_id: &mut dyn FnMut() -> Uuid,
 ) -> Vec<OutboundEvent> {
-    let _ = (change, user_id, before, after, now, new_id);
-    todo!()
+    let Some(subject_task) = after.or(before) else {
+        return Vec::new();
+    };
+    let task_id = subject_task.id;
+    let subject = Some(task_id.hyphenated().to_string());
+    let version = match (change, after, before) {
+        (TaskChange::Deleted, _, Some(b)) => b.version + 1,
+        (_, Some(a), _) => a.version,
+        (_, None, Some(b)) => b.version + 1,
+        (_, None, None) => unreachable!("checked above"),
+    };
+    let changed = match (before, after) {
+        (Some(b), Some(a)) => changed_fields(b, a),
+        (None, Some(a)) => fields_with_value(a),
+        (Some(b), None) => fields_with_value(b),
+        (None, None) => Vec::new(),
+    };
+
+    let mut events = Vec::with_capacity(3);
+    events.push(envelope(
+        topics::TASK_EVENTS,
+        change.event_type(),
+        user_id,
+        subject.clone(),
+        TaskEventData {
+            user_id: user_id.to_string(),
+            task_id,
+            version,
+            task: after.cloned(),
+            previous: before.cloned(),
+            changed_fields: changed.clone(),
+        },
+        now,
+        new_id(),
+    ));
+
+    let active_after = after.filter(|t| has_active_reminder(t));
+    let active_before = before.filter(|t| has_active_reminder(t));
+    let reminder_event = match (active_before, active_after) {
+        (_, Some(a)) => {
+            let fresh = matches!(change, TaskChange::Created | TaskChange::Reopened)
+                || before.is_none()
+                || changed
+                    .iter()
+                    .any(|f| matches!(f.as_str(), "dueAt" | "reminder" | "title"));
+            fresh.then_some((types::REMINDER_SCHEDULED, a))
+        }
+        (Some(b), None) => Some((types::REMINDER_CANCELLED, b)),
+        (None, None) => None,
+    };
+    if let Some((kind, t)) = reminder_event {
+        events.push(envelope(
+            topics::REMINDERS,
+            kind,
+            user_id,
+            subject.clone(),
+            ReminderEventData {
+                user_id: user_id.to_string(),
+                task_id,
+                title: t.title.clone(),
+                due_at: t.due_at,
+                remind_at: remind_at(t),
+                channels: t
+                    .reminder
+                    .as_ref()
+                    .map(|r| r.channels.clone())
+                    .unwrap_or_default(),
+                version,
+            },
+            now,
+            new_id(),
+        ));
+    }
+
+    events.push(envelope(
+        topics::TASK_UPDATES,
+        types::SYNC_TASK_CHANGED,
+        user_id,
+        subject,
+        TaskChangedData {
+            user_id: user_id.to_string(),
+            task_id,
+            version,
+            change,
+            task: after.cloned(),
+        },
+        now,
+        new_id(),
+    ));
+    events
+}
+
+/// Open, due at some time, with a reminder: the reminder must be scheduled.
+pub fn has_active_reminder(task: &Task) -> bool {
+    task.status == Status::Open && task.due_at.is_some() && task.reminder.is_some()
 }
 
 /// Names (camelCase, as in the JSON) of the fields that differ, in a fixed order.
 pub fn changed_fields(before: &Task, after: &Task) -> Vec<String> {
-    let _ = (before, after);
-    todo!()
+    let differs = [
+        before.title != after.title,
+        before.description != after.description,
+        before.status != after.status,
+        before.priority != after.priority,
+        before.tags != after.tags,
+        before.due_at != after.due_at,
+        before.timezone != after.timezone,
+        before.reminder != after.reminder,
+        before.recurrence != after.recurrence,
+        before.completed_at != after.completed_at,
+    ];
+    TRACKED_FIELDS
+        .iter()
+        .zip(differs)
+        .filter(|(_, d)| *d)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// The tracked fields that hold a value (status and priority always do).
+fn fields_with_value(task: &Task) -> Vec<String> {
+    let has = [
+        !task.title.is_empty(),
+        !task.description.is_empty(),
+        true,
+        true,
+        !task.tags.is_empty(),
+        task.due_at.is_some(),
+        !task.timezone.is_empty(),
+        task.reminder.is_some(),
+        task.recurrence.is_some(),
+        task.completed_at.is_some(),
+    ];
+    TRACKED_FIELDS
+        .iter()
+        .zip(has)
+        .filter(|(_, h)| *h)
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
 /// When the task's reminder fires: `dueAt - reminder.before`, if both are set.
 pub fn remind_at(task: &Task) -> Option<DateTime<Utc>> {
-    let _ = task;
-    todo!()
+    let due = task.due_at?;
+    let before = crate::duration::parse_duration(&task.reminder.as_ref()?.before).ok()?;
+    due.checked_sub_signed(before)
 }

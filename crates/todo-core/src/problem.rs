@@ -40,12 +40,7 @@ pub struct Problem {
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 impl Problem {
-    pub fn new(
-        status: u16,
-        kind: &str,
-        title: &str,
-        detail: impl Into<String>,
-    ) -> Problem {
+    pub fn new(status: u16, kind: &str, title: &str, detail: impl Into<String>) -> Problem {
         Problem {
             kind: kind.to_string(),
             title: title.to_string(),

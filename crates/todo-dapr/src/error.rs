@@ -53,7 +53,9 @@ impl DaprError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            DaprError::Unavailable(_) | DaprError::TransactionFailed(_) | DaprError::EtagMismatch(_)
+            DaprError::Unavailable(_)
+                | DaprError::TransactionFailed(_)
+                | DaprError::EtagMismatch(_)
         )
     }
 
@@ -61,17 +63,20 @@ impl DaprError {
     /// is impossible; 409 on a job) are handled by the caller before this.
     pub fn from_response(response: &http::Response<Vec<u8>>) -> DaprError {
         let status = response.status().as_u16();
-        let body: ErrorBody = serde_json::from_slice(response.body()).unwrap_or_else(|_| ErrorBody {
-            error_code: String::new(),
-            message: String::from_utf8_lossy(response.body()).into_owned(),
-        });
+        let body: ErrorBody =
+            serde_json::from_slice(response.body()).unwrap_or_else(|_| ErrorBody {
+                error_code: String::new(),
+                message: String::from_utf8_lossy(response.body()).into_owned(),
+            });
         match status {
             404 => DaprError::NotFound(body.message),
             409 => DaprError::EtagMismatch(body.message),
             500 if body.error_code == "ERR_STATE_TRANSACTION" => {
                 DaprError::TransactionFailed(body.message)
             }
-            s if s >= 500 => DaprError::Unavailable(format!("{s} {}: {}", body.error_code, body.message)),
+            s if s >= 500 => {
+                DaprError::Unavailable(format!("{s} {}: {}", body.error_code, body.message))
+            }
             _ => DaprError::Rejected {
                 status,
                 code: body.error_code,

@@ -7,10 +7,12 @@
 
 pub mod bindings;
 pub mod error;
+pub mod health;
 pub mod inbound;
 pub mod invoke;
 pub mod jobs;
 pub mod pubsub;
+mod request;
 pub mod secrets;
 pub mod state;
 pub mod transport;
@@ -80,8 +82,9 @@ impl<T: Transport> DaprClient<T> {
         mut request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, DaprError> {
         if let Some(token) = &self.api_token {
-            let value = http::HeaderValue::from_str(token)
-                .map_err(|_| DaprError::InvalidRequest("DAPR_API_TOKEN is not a valid header value".into()))?;
+            let value = http::HeaderValue::from_str(token).map_err(|_| {
+                DaprError::InvalidRequest("DAPR_API_TOKEN is not a valid header value".into())
+            })?;
             request.headers_mut().insert("dapr-api-token", value);
         }
         Ok(self.transport.send(request).await?)

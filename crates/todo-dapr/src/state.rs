@@ -6,9 +6,9 @@
 //! transaction.
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{DaprClient, DaprError, Transport};
+use crate::{request, DaprClient, DaprError, Transport};
 
 /// A value read from the store with the ETag to write it back with.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,36 +70,270 @@ impl<T: Transport> DaprClient<T> {
 }
 
 impl<T: Transport> StateStore<'_, T> {
+    fn base_path(&self) -> Result<String, DaprError> {
+        Ok(format!(
+            "/v1.0/state/{}",
+            request::segment(&self.name, "state store name")?
+        ))
+    }
+
+    fn key_path(&self, key: &str) -> Result<String, DaprError> {
+        Ok(format!(
+            "{}/{}",
+            self.base_path()?,
+            request::segment(key, "state key")?
+        ))
+    }
+
     /// `GET /v1.0/state/{store}/{key}`; 204 → `None`.
-    pub async fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<Versioned<V>>, DaprError> {
-        let _ = key;
-        todo!()
+    ///
+    /// The key is one percent-encoded path segment (`task/1` → `task%2F1`):
+    /// daprd routes on the escaped path and unescapes the `{key}` parameter.
+    /// The `ETag` header carries the raw ETag (no quotes; pkg/api/http/http.go `onGetState`).
+    pub async fn get<V: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<V>>, DaprError> {
+        let req = request::empty(http::Method::GET, &self.key_path(key)?)?;
+        let response = self.client.send(req).await?;
+        match response.status().as_u16() {
+            204 => Ok(None),
+            200..=299 => {
+                let value = serde_json::from_slice(response.body()).map_err(|e| {
+                    DaprError::BadResponse(format!("state {key:?} is not the expected JSON: {e}"))
+                })?;
+                let etag = response
+                    .headers()
+                    .get(http::header::ETAG)
+                    .map(|v| {
+                        v.to_str().map(str::to_owned).map_err(|_| {
+                            DaprError::BadResponse(format!("state {key:?}: ETag is not text"))
+                        })
+                    })
+                    .transpose()?;
+                Ok(Some(Versioned { value, etag }))
+            }
+            _ => Err(DaprError::from_response(&response)),
+        }
     }
 
     /// `POST /v1.0/state/{store}` with the items.
+    ///
+    /// 409 (ETag mismatch, or first-write on an existing key) → [`DaprError::EtagMismatch`];
+    /// a malformed ETag → 400 `ERR_STATE_SAVE` → [`DaprError::Rejected`].
     pub async fn save(&self, items: &[SaveItem]) -> Result<(), DaprError> {
-        let _ = items;
-        todo!()
+        if items.is_empty() {
+            return Ok(());
+        }
+        for item in items {
+            check_key(&item.key)?;
+        }
+        let body: Vec<StateItem<'_>> = items.iter().map(StateItem::from).collect();
+        let req = request::post_json(&self.base_path()?, &body)?;
+        let response = self.client.send(req).await?;
+        request::expect_success(&response)
     }
 
     /// `DELETE /v1.0/state/{store}/{key}` (with `If-Match` when `etag` is set).
+    /// Deleting a missing key succeeds (204).
     pub async fn delete(&self, key: &str, etag: Option<&str>) -> Result<(), DaprError> {
-        let _ = (key, etag);
-        todo!()
+        let mut req = request::empty(http::Method::DELETE, &self.key_path(key)?)?;
+        if let Some(etag) = etag {
+            let value = http::HeaderValue::from_str(etag).map_err(|_| {
+                DaprError::InvalidRequest(format!("etag {etag:?} is not a header value"))
+            })?;
+            req.headers_mut().insert(http::header::IF_MATCH, value);
+        }
+        let response = self.client.send(req).await?;
+        request::expect_success(&response)
     }
 
     /// `POST /v1.0/state/{store}/bulk`; results in the order of `keys`, missing → `None`.
+    ///
+    /// Dapr answers `[{key, data?, etag?, error?}]`; a missing key comes back
+    /// as `{key}` only. Entries are matched by key, not position. A per-key
+    /// `error` (the store failed to read it) fails the whole call as
+    /// [`DaprError::Unavailable`]: the key cannot be claimed missing.
     pub async fn bulk_get<V: DeserializeOwned>(
         &self,
         keys: &[String],
     ) -> Result<Vec<(String, Option<Versioned<V>>)>, DaprError> {
-        let _ = keys;
-        todo!()
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        for key in keys {
+            check_key(key)?;
+        }
+        let path = format!("{}/bulk", self.base_path()?);
+        let req = request::post_json(&path, &serde_json::json!({ "keys": keys }))?;
+        let response = self.client.send(req).await?;
+        if !response.status().is_success() {
+            return Err(DaprError::from_response(&response));
+        }
+        let entries: Vec<BulkEntry> = serde_json::from_slice(response.body())
+            .map_err(|e| DaprError::BadResponse(format!("bulk get response: {e}")))?;
+        let mut by_key: std::collections::HashMap<&str, &BulkEntry> =
+            std::collections::HashMap::with_capacity(entries.len());
+        for entry in &entries {
+            if let Some(error) = entry.error.as_deref().filter(|e| !e.is_empty()) {
+                return Err(DaprError::Unavailable(format!(
+                    "bulk get of {:?} failed: {error}",
+                    entry.key
+                )));
+            }
+            by_key.insert(entry.key.as_str(), entry);
+        }
+        keys.iter()
+            .map(|key| {
+                let entry = by_key.get(key.as_str()).ok_or_else(|| {
+                    DaprError::BadResponse(format!("bulk get response has no entry for {key:?}"))
+                })?;
+                let versioned = match &entry.data {
+                    None => None,
+                    Some(data) => {
+                        let value = V::deserialize(data).map_err(|e| {
+                            DaprError::BadResponse(format!(
+                                "state {key:?} is not the expected JSON: {e}"
+                            ))
+                        })?;
+                        Some(Versioned {
+                            value,
+                            etag: entry.etag.clone(),
+                        })
+                    }
+                };
+                Ok((key.clone(), versioned))
+            })
+            .collect()
     }
 
     /// `POST /v1.0/state/{store}/transaction`.
+    ///
+    /// Any failure inside, an ETag mismatch included, is 500 `ERR_STATE_TRANSACTION`
+    /// → [`DaprError::TransactionFailed`] (re-read, then retry).
     pub async fn transaction(&self, operations: &[TxOperation]) -> Result<(), DaprError> {
-        let _ = operations;
-        todo!()
+        if operations.is_empty() {
+            return Ok(());
+        }
+        let mut ops = Vec::with_capacity(operations.len());
+        for op in operations {
+            ops.push(match op {
+                TxOperation::Upsert(item) => {
+                    check_key(&item.key)?;
+                    TxOp {
+                        operation: "upsert",
+                        request: TxRequest::Upsert(StateItem::from(item)),
+                    }
+                }
+                TxOperation::Delete { key, etag } => {
+                    check_key(key)?;
+                    TxOp {
+                        operation: "delete",
+                        request: TxRequest::Delete(DeleteItem {
+                            key,
+                            etag: etag.as_deref(),
+                        }),
+                    }
+                }
+            });
+        }
+        let path = format!("{}/transaction", self.base_path()?);
+        let req = request::post_json(&path, &TxBody { operations: ops })?;
+        let response = self.client.send(req).await?;
+        request::expect_success(&response)
     }
+}
+
+fn check_key(key: &str) -> Result<(), DaprError> {
+    if key.is_empty() {
+        Err(DaprError::InvalidRequest("state key is empty".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// One element of a save body / the `request` of an upsert
+/// (components-contrib `state.SetRequest`; daprd decodes transaction requests
+/// with mapstructure, which matches `etag` to `ETag` case-insensitively and
+/// requires `metadata` values to be strings).
+#[derive(Serialize)]
+struct StateItem<'a> {
+    key: &'a str,
+    value: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    etag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<StateOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<StateMetadata>,
+}
+
+#[derive(Serialize)]
+struct StateOptions {
+    concurrency: Concurrency,
+}
+
+#[derive(Serialize)]
+struct StateMetadata {
+    #[serde(rename = "ttlInSeconds")]
+    ttl_in_seconds: String,
+}
+
+impl<'a> From<&'a SaveItem> for StateItem<'a> {
+    fn from(item: &'a SaveItem) -> StateItem<'a> {
+        StateItem {
+            key: &item.key,
+            value: &item.value,
+            etag: item.etag.as_deref(),
+            options: item
+                .concurrency
+                .map(|concurrency| StateOptions { concurrency }),
+            metadata: item.ttl_seconds.map(|ttl| StateMetadata {
+                ttl_in_seconds: ttl.to_string(),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DeleteItem<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    etag: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TxRequest<'a> {
+    Upsert(StateItem<'a>),
+    Delete(DeleteItem<'a>),
+}
+
+#[derive(Serialize)]
+struct TxOp<'a> {
+    operation: &'static str,
+    request: TxRequest<'a>,
+}
+
+#[derive(Serialize)]
+struct TxBody<'a> {
+    operations: Vec<TxOp<'a>>,
+}
+
+/// `BulkGetResponse` (pkg/api/http/responses.go): `data`, `etag`, `error` are omitempty.
+#[derive(serde::Deserialize)]
+struct BulkEntry {
+    key: String,
+    #[serde(default, deserialize_with = "present")]
+    data: Option<serde_json::Value>,
+    #[serde(default)]
+    etag: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// `Some(value)` whenever the field is present, even as JSON `null`
+/// (absent → the `#[serde(default)]` `None`).
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(de).map(Some)
 }

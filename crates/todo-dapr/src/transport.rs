@@ -26,7 +26,9 @@ pub use spin::SpinTransport;
 mod spin {
     use super::{Transport, TransportError};
 
-    /// spin-sdk outbound HTTP to the sidecar at `base_url`.
+    /// spin-sdk outbound HTTP to the sidecar at `base_url`
+    /// (`http://localhost:<port>`, which must be listed in the component's
+    /// `allowed_outbound_hosts`).
     pub struct SpinTransport {
         base_url: String,
     }
@@ -56,10 +58,26 @@ mod spin {
             let outbound = outbound
                 .body(body)
                 .map_err(|e| TransportError(e.to_string()))?;
-            let response: http::Response<Vec<u8>> = spin_sdk::http::send(outbound)
+            // Receive the raw `IncomingResponse` rather than `http::Response<Vec<u8>>`:
+            // spin-sdk 5.2's conversion to `http::Response` panics (`expect("TODO")`)
+            // when the body stream fails, which must be a transport error here.
+            let incoming: spin_sdk::http::IncomingResponse =
+                spin_sdk::http::send(outbound)
+                    .await
+                    .map_err(|e| TransportError(e.to_string()))?;
+            let status = incoming.status();
+            let headers = incoming.headers().entries();
+            let body = incoming
+                .into_body()
                 .await
-                .map_err(|e| TransportError(e.to_string()))?;
-            Ok(response)
+                .map_err(|e| TransportError(format!("reading the response body: {e:?}")))?;
+            let mut response = http::Response::builder().status(status);
+            for (name, value) in headers {
+                response = response.header(name, value);
+            }
+            response
+                .body(body)
+                .map_err(|e| TransportError(format!("invalid response from the sidecar: {e}")))
         }
     }
 }

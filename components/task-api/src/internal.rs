@@ -1,0 +1,65 @@
+//! Routes only Dapr calls: the recurrence service's "create the next
+//! occurrence" invocation, the outbox-sweep cron binding, and the health check.
+
+use serde::Deserialize;
+use todo_core::validate::{self, TaskInput};
+use todo_core::Problem;
+use todo_dapr::Transport;
+use todo_http::auth::require_app_token;
+use todo_http::respond::json;
+use todo_http::{body, Request, Response};
+
+use crate::tasks::{create_task, created_response, Idempotency};
+use crate::{outbox, Ctx};
+
+/// Body of `POST /internal/tasks/next`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NextOccurrence {
+    pub user_id: String,
+    pub task: TaskInput,
+}
+
+/// `POST /internal/tasks/next`: creates the next occurrence of a series for
+/// `userId`. `Idempotency-Key` (`{seriesId}:{occurrence}`) is required, so a
+/// redelivered completion can never create the occurrence twice.
+pub async fn next_occurrence<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+) -> Result<Response, Problem> {
+    require_app_token(&ctx.dapr, &ctx.config.auth, request).await?;
+    let idempotency = Idempotency::from_request(request)?.ok_or_else(|| {
+        Problem::bad_request("Idempotency-Key is required on /internal/tasks/next")
+    })?;
+    let next: NextOccurrence = body::json(request)?;
+    if next.user_id.trim().is_empty() {
+        return Err(Problem::validation(vec![todo_core::FieldError::new(
+            "userId",
+            "must not be empty",
+        )]));
+    }
+    let fields = validate::validate(next.task).map_err(Problem::validation)?;
+    let (task, created) = create_task(ctx, &next.user_id, fields, Some(&idempotency)).await?;
+    Ok(created_response(&task, created))
+}
+
+/// `POST /internal/outbox-sweep` (cron binding): publishes what failed before.
+pub async fn outbox_sweep<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+) -> Result<Response, Problem> {
+    require_app_token(&ctx.dapr, &ctx.config.auth, request).await?;
+    let report = outbox::sweep(ctx).await?;
+    Ok(json(200, &report))
+}
+
+/// `GET /healthz/task-api`: 200 when the sidecar reports healthy, else 503.
+pub async fn health<T: Transport>(ctx: &Ctx<T>) -> Response {
+    match ctx.dapr.healthz().await {
+        Ok(()) => json(200, &serde_json::json!({ "status": "ok" })),
+        Err(err) => todo_http::respond::problem(&Problem::unavailable(
+            format!("dapr sidecar is not healthy: {err}"),
+            5,
+        )),
+    }
+}

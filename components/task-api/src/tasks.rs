@@ -1,0 +1,397 @@
+//! Handlers of `/api/tasks…` and `/api/tags`.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use todo_core::events::TaskChange;
+use todo_core::query::{self, ListQuery};
+use todo_core::validate::{self, TaskFields};
+use todo_core::{patch, Problem, Task};
+use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
+use todo_dapr::Transport;
+use todo_http::auth::{authenticate, TokenSource};
+use todo_http::respond::{dapr_problem, json, no_content};
+use todo_http::{body, header, Request, Response};
+use uuid::Uuid;
+
+use crate::outbox;
+use crate::store::{
+    self, commit_change, contended, idempotency_key, load_index, load_task_and_index, user_key,
+    Change, CommitOutcome, IdempotencyRecord, Loaded, UserIndex, MAX_ATTEMPTS,
+};
+use crate::Ctx;
+
+/// The authenticated user's id.
+pub async fn user<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<String, Problem> {
+    authenticate(
+        &ctx.dapr,
+        &ctx.config.auth,
+        request,
+        TokenSource::HeaderOnly,
+        ctx.now(),
+    )
+    .await
+}
+
+/// `POST /api/tasks`: 201 + `Location` + `ETag`; with an `Idempotency-Key`
+/// seen before for the same body, 200 and the task created then.
+pub async fn create<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
+    let user = user(ctx, request).await?;
+    body::require_json(request)?;
+    let input = validate::parse_task_input(request.body())?;
+    let idempotency = Idempotency::from_request(request)?;
+    let fields = validate::validate(input).map_err(Problem::validation)?;
+    let (task, created) = create_task(ctx, &user, fields, idempotency.as_ref()).await?;
+    Ok(created_response(&task, created))
+}
+
+/// 201 with `Location` for a new task, 200 for an idempotent replay.
+pub fn created_response(task: &Task, created: bool) -> Response {
+    let mut response = task_response(if created { 201 } else { 200 }, task);
+    if created {
+        let location = format!("/api/tasks/{}", task.id);
+        response.headers_mut().insert(
+            http::header::LOCATION,
+            location.parse().expect("a uuid path is a valid header"),
+        );
+    }
+    response
+}
+
+/// An `Idempotency-Key` and the fingerprint of the body it came with
+/// (draft-ietf-httpapi-idempotency-key-header: same key + same body → same
+/// result; same key + another body → 422).
+pub struct Idempotency {
+    pub key: String,
+    pub body_hash: String,
+}
+
+impl Idempotency {
+    pub const MAX_KEY_LEN: usize = 255;
+
+    pub fn from_request(request: &Request) -> Result<Option<Idempotency>, Problem> {
+        let Some(raw) = request.headers().get("idempotency-key") else {
+            return Ok(None);
+        };
+        let key = raw
+            .to_str()
+            .ok()
+            .map(|k| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty() && k.len() <= Self::MAX_KEY_LEN)
+            .ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "Idempotency-Key must be 1–{} visible ASCII characters",
+                    Self::MAX_KEY_LEN
+                ))
+            })?;
+        Ok(Some(Idempotency {
+            key: key.to_string(),
+            body_hash: body_fingerprint(request.body())?,
+        }))
+    }
+}
+
+/// SHA-256 of the body's JSON with object keys sorted, so formatting and key
+/// order do not make "the same body" different.
+fn body_fingerprint(body: &[u8]) -> Result<String, Problem> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))?;
+    let canonical = serde_json::to_vec(&value).expect("a JSON value serializes");
+    Ok(Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Creates a task for `user` (shared by the public create and the recurrence
+/// service call). Returns the task and whether it is new.
+pub async fn create_task<T: Transport>(
+    ctx: &Ctx<T>,
+    user: &str,
+    fields: TaskFields,
+    idempotency: Option<&Idempotency>,
+) -> Result<(Task, bool), Problem> {
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    for _ in 0..MAX_ATTEMPTS {
+        let mut keys = vec![user_key(user)];
+        keys.extend(idempotency.map(|i| idempotency_key(user, &i.key)));
+        let mut found = state
+            .bulk_get::<serde_json::Value>(&keys)
+            .await
+            .map_err(|e| dapr_problem(&e))?
+            .into_iter()
+            .map(|(_, item)| item);
+        let index_doc = found.next().flatten();
+        let mut index = Loaded {
+            etag: index_doc.as_ref().and_then(|d| d.etag.clone()),
+            value: match index_doc {
+                Some(d) => serde_json::from_value::<UserIndex>(d.value)
+                    .map_err(|e| Problem::internal(format!("user index is unreadable: {e}")))?,
+                None => UserIndex::default(),
+            },
+        };
+        if let (Some(idem), Some(seen)) = (idempotency, found.next().flatten()) {
+            let seen: IdempotencyRecord = serde_json::from_value(seen.value)
+                .map_err(|e| Problem::internal(format!("idempotency record is unreadable: {e}")))?;
+            return replay(ctx, idem, &seen).await.map(|task| (task, false));
+        }
+
+        let task = Task::create(Uuid::now_v7(), fields.clone(), ctx.now());
+        let mut extra = Vec::new();
+        if let Some(idem) = idempotency {
+            let record = IdempotencyRecord {
+                task_id: task.id,
+                body_hash: idem.body_hash.clone(),
+            };
+            let mut item = SaveItem::new(
+                idempotency_key(user, &idem.key),
+                serde_json::to_value(&record).expect("a record serializes"),
+            );
+            item.concurrency = Some(Concurrency::FirstWrite);
+            item.ttl_seconds = Some(store::IDEMPOTENCY_TTL_SECS);
+            extra.push(TxOperation::Upsert(item));
+        }
+        let change = Change {
+            kind: TaskChange::Created,
+            before: None,
+            after: Some(task.clone()),
+        };
+        match commit_change(ctx, user, &change, None, &mut index, extra).await? {
+            CommitOutcome::Committed => {
+                outbox::flush(ctx, user, &index.value.outbox).await;
+                return Ok((task, true));
+            }
+            CommitOutcome::Conflict => continue,
+        }
+    }
+    Err(contended())
+}
+
+async fn replay<T: Transport>(
+    ctx: &Ctx<T>,
+    idem: &Idempotency,
+    seen: &IdempotencyRecord,
+) -> Result<Task, Problem> {
+    if seen.body_hash != idem.body_hash {
+        return Err(Problem::new(
+            422,
+            "/problems/idempotency-key-reused",
+            "Idempotency-Key reused",
+            format!(
+                "Idempotency-Key {:?} was already used with a different request body",
+                idem.key
+            ),
+        ));
+    }
+    store::load_tasks(ctx, &[seen.task_id])
+        .await?
+        .pop()
+        .ok_or_else(|| {
+            Problem::not_found("the task created with this Idempotency-Key has since been deleted")
+        })
+}
+
+/// `GET /api/tasks/{id}`.
+pub async fn get<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+) -> Result<Response, Problem> {
+    let user = user(ctx, request).await?;
+    let id = parse_id(id)?;
+    let (task, index) = load_task_and_index(ctx, &user, id).await?;
+    flush_leftover(ctx, &user, &index).await;
+    let task = task.ok_or_else(task_not_found)?;
+    Ok(task_response(200, &task.value.task))
+}
+
+/// `GET /api/tasks` → `{items, nextCursor, total}`.
+pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
+    let user = user(ctx, request).await?;
+    let query = ListQuery::parse(request.uri().query().unwrap_or(""))?;
+    let index = load_index(ctx, &user).await?;
+    flush_leftover(ctx, &user, &index).await;
+    let page = query::list(&index.value.tasks, &query, ctx.now())?;
+    let items = store::load_tasks(ctx, &page.ids).await?;
+    Ok(json(
+        200,
+        &serde_json::json!({ "items": items, "nextCursor": page.next_cursor, "total": page.total }),
+    ))
+}
+
+/// `GET /api/tags` → `{items: [{tag, count}]}`.
+pub async fn tags<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
+    let user = user(ctx, request).await?;
+    let index = load_index(ctx, &user).await?;
+    flush_leftover(ctx, &user, &index).await;
+    Ok(json(
+        200,
+        &serde_json::json!({ "items": query::tag_counts(&index.value.tasks) }),
+    ))
+}
+
+/// `PATCH /api/tasks/{id}` with a JSON Merge Patch (RFC 7396).
+pub async fn patch<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+) -> Result<Response, Problem> {
+    body::require_json(request)?;
+    mutate(ctx, request, id, |task, now| {
+        let fields = patch::apply_merge_patch(task, request.body())?;
+        if fields == task.fields() {
+            return Ok(None);
+        }
+        let mut after = task.clone();
+        after.apply(fields, now);
+        Ok(Some(Change {
+            kind: TaskChange::Updated,
+            before: Some(task.clone()),
+            after: Some(after),
+        }))
+    })
+    .await
+}
+
+/// `POST /api/tasks/{id}/complete`: idempotent.
+pub async fn complete<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+) -> Result<Response, Problem> {
+    mutate(ctx, request, id, |task, now| {
+        let mut after = task.clone();
+        Ok(after.complete(now).then(|| Change {
+            kind: TaskChange::Completed,
+            before: Some(task.clone()),
+            after: Some(after),
+        }))
+    })
+    .await
+}
+
+/// `POST /api/tasks/{id}/reopen`: idempotent.
+pub async fn reopen<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+) -> Result<Response, Problem> {
+    mutate(ctx, request, id, |task, now| {
+        let mut after = task.clone();
+        Ok(after.reopen(now).then(|| Change {
+            kind: TaskChange::Reopened,
+            before: Some(task.clone()),
+            after: Some(after),
+        }))
+    })
+    .await
+}
+
+/// `DELETE /api/tasks/{id}` → 204.
+pub async fn delete<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+) -> Result<Response, Problem> {
+    mutate(ctx, request, id, |task, _| {
+        Ok(Some(Change {
+            kind: TaskChange::Deleted,
+            before: Some(task.clone()),
+            after: None,
+        }))
+    })
+    .await
+}
+
+/// Read the task, check `If-Match`, let `decide` compute the change (`None`:
+/// nothing to do), commit it with the index and outbox, publish. A lost race
+/// re-reads and decides again, so `If-Match` and idempotence hold under races.
+async fn mutate<T, D>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+    decide: D,
+) -> Result<Response, Problem>
+where
+    T: Transport,
+    D: Fn(&Task, DateTime<Utc>) -> Result<Option<Change>, Problem>,
+{
+    let user = user(ctx, request).await?;
+    let id = parse_id(id)?;
+    let if_match = header(request, "if-match");
+    for _ in 0..MAX_ATTEMPTS {
+        let (stored, mut index) = load_task_and_index(ctx, &user, id).await?;
+        let stored = stored.ok_or_else(task_not_found)?;
+        let task = &stored.value.task;
+        check_if_match(if_match, task)?;
+        let Some(change) = decide(task, ctx.now())? else {
+            flush_leftover(ctx, &user, &index).await;
+            return Ok(task_response(200, task));
+        };
+        match commit_change(
+            ctx,
+            &user,
+            &change,
+            stored.etag.clone(),
+            &mut index,
+            Vec::new(),
+        )
+        .await?
+        {
+            CommitOutcome::Committed => {
+                outbox::flush(ctx, &user, &index.value.outbox).await;
+                return Ok(match &change.after {
+                    Some(after) => task_response(200, after),
+                    None => no_content(),
+                });
+            }
+            CommitOutcome::Conflict => continue,
+        }
+    }
+    Err(contended())
+}
+
+/// Publishes events a previous request left behind (DESIGN §5).
+async fn flush_leftover<T: Transport>(ctx: &Ctx<T>, user: &str, index: &Loaded<UserIndex>) {
+    if !index.value.outbox.is_empty() {
+        outbox::flush(ctx, user, &index.value.outbox).await;
+    }
+}
+
+/// `If-Match` with strong comparison (RFC 9110 §13.1.1): `*` or a list of
+/// entity tags, one of which must be the task's current `"<version>"`.
+fn check_if_match(if_match: Option<&str>, task: &Task) -> Result<(), Problem> {
+    let Some(value) = if_match else { return Ok(()) };
+    let current = task.etag();
+    if value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current)
+    {
+        Ok(())
+    } else {
+        Err(Problem::precondition_failed(format!(
+            "If-Match {value} does not match the task's current ETag {current}"
+        )))
+    }
+}
+
+/// A path id that is not a uuid names no task: 404, like a missing one.
+fn parse_id(id: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(id).map_err(|_| task_not_found())
+}
+
+fn task_not_found() -> Problem {
+    Problem::not_found("no such task")
+}
+
+/// A task as JSON with its `ETag`.
+pub fn task_response(status: u16, task: &Task) -> Response {
+    let mut response = json(status, task);
+    response.headers_mut().insert(
+        http::header::ETAG,
+        task.etag()
+            .parse()
+            .expect("a quoted number is a valid header"),
+    );
+    response
+}

@@ -1,0 +1,431 @@
+//! An in-memory Dapr sidecar for native tests of component handlers.
+//!
+//! It answers the state, publish, secrets and health calls the way daprd does
+//! (see `shared/notes/dapr-http-contract.md`): 204 for a missing key, ETags,
+//! first-write insert-only semantics, 409 on a single-save ETag mismatch, 500
+//! `ERR_STATE_TRANSACTION` for any failure inside a transaction, 401 plain
+//! text on a wrong API token. Faults can be injected (sidecar down, publishes
+//! failing, a racing writer) to test the components' failure paths. Calls it
+//! does not model (jobs, invoke, bindings) are recorded and answered 204.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Value};
+use todo_dapr::{Transport, TransportError};
+
+/// One stored state entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    pub etag: u64,
+    pub ttl_seconds: Option<u64>,
+}
+
+/// One accepted publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub pubsub: String,
+    pub topic: String,
+    pub content_type: String,
+    pub partition_key: Option<String>,
+    pub event: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// (store, key) → entry.
+    state: BTreeMap<(String, String), Entry>,
+    next_etag: u64,
+    published: Vec<Published>,
+    secrets: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// Every request seen: (method, path-and-query).
+    calls: Vec<(String, String)>,
+    down: bool,
+    failing_publishes: usize,
+    /// Before the next transaction commits, this runs (a racing writer).
+    race: Option<Box<dyn FnOnce(&mut StateView) + Send>>,
+    api_token: Option<String>,
+}
+
+/// Direct access to the fake's state, for arranging and asserting.
+pub struct StateView<'a> {
+    inner: &'a mut Inner,
+}
+
+impl StateView<'_> {
+    /// Writes `value` as if another client did, bumping the ETag.
+    pub fn put(&mut self, store: &str, key: &str, value: Value) {
+        self.inner.put(store, key, value, None);
+    }
+}
+
+/// The fake sidecar. Clones share one state, so a test keeps a handle while
+/// the component's `DaprClient` owns another.
+#[derive(Clone, Default)]
+pub struct FakeDapr {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeDapr {
+    pub fn new() -> FakeDapr {
+        FakeDapr::default()
+    }
+
+    /// Requires `dapr-api-token` on every call, like daprd with `DAPR_API_TOKEN`.
+    pub fn require_api_token(&self, token: &str) {
+        self.lock().api_token = Some(token.to_string());
+    }
+
+    /// Adds secret `name` with `entries` to secret store `store`.
+    pub fn set_secret(&self, store: &str, name: &str, entries: &[(&str, &str)]) {
+        self.lock().secrets.insert(
+            (store.into(), name.into()),
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+    }
+
+    /// While down, every call fails like a refused connection.
+    pub fn set_down(&self, down: bool) {
+        self.lock().down = down;
+    }
+
+    /// The next `n` publishes answer 500 `ERR_PUBSUB_PUBLISH_MESSAGE`.
+    pub fn fail_publishes(&self, n: usize) {
+        self.lock().failing_publishes = n;
+    }
+
+    /// Runs `writer` against the state just before the next transaction is
+    /// applied, to simulate a concurrent request winning the race.
+    pub fn race_next_transaction(&self, writer: impl FnOnce(&mut StateView) + Send + 'static) {
+        self.lock().race = Some(Box::new(writer));
+    }
+
+    pub fn published(&self) -> Vec<Published> {
+        self.lock().published.clone()
+    }
+
+    pub fn published_on(&self, topic: &str) -> Vec<Published> {
+        self.published()
+            .into_iter()
+            .filter(|p| p.topic == topic)
+            .collect()
+    }
+
+    pub fn get(&self, store: &str, key: &str) -> Option<Entry> {
+        self.lock()
+            .state
+            .get(&(store.to_string(), key.to_string()))
+            .cloned()
+    }
+
+    pub fn put(&self, store: &str, key: &str, value: Value) {
+        self.lock().put(store, key, value, None);
+    }
+
+    pub fn keys(&self, store: &str) -> Vec<String> {
+        self.lock()
+            .state
+            .keys()
+            .filter(|(s, _)| s == store)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// Every call received so far, as `(METHOD, path-and-query)`.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.lock().calls.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Transport for FakeDapr {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let mut inner = self.lock();
+        let method = request.method().as_str().to_string();
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_default();
+        inner.calls.push((method.clone(), path_and_query));
+        if inner.down {
+            return Err(TransportError("connection refused".into()));
+        }
+        if let Some(token) = &inner.api_token {
+            let presented = request
+                .headers()
+                .get("dapr-api-token")
+                .and_then(|v| v.to_str().ok());
+            if presented != Some(token.as_str()) {
+                return Ok(plain(401, "invalid api token"));
+            }
+        }
+        Ok(inner.handle(&method, &request))
+    }
+}
+
+impl Inner {
+    fn handle(
+        &mut self,
+        method: &str,
+        request: &http::Request<Vec<u8>>,
+    ) -> http::Response<Vec<u8>> {
+        let path = request.uri().path().to_string();
+        let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
+        let body = request.body();
+        match (method, segments.as_slice()) {
+            ("GET", ["v1.0", "healthz"]) => empty(204),
+            ("POST", ["v1.0", "state", store]) => self.save(store, body),
+            ("POST", ["v1.0", "state", store, "bulk"]) => self.bulk(store, body),
+            ("POST", ["v1.0", "state", store, "transaction"]) => self.transaction(store, body),
+            ("GET", ["v1.0", "state", store, key]) => self.get_one(store, &decode(key)),
+            ("DELETE", ["v1.0", "state", store, key]) => {
+                let etag = request
+                    .headers()
+                    .get("if-match")
+                    .and_then(|v| v.to_str().ok());
+                match self.delete(store, &decode(key), etag) {
+                    Ok(()) => empty(204),
+                    Err(msg) => error(409, "ERR_STATE_DELETE", &msg),
+                }
+            }
+            ("POST", ["v1.0", "publish", pubsub, topic]) => self.publish(pubsub, topic, request),
+            ("GET", ["v1.0", "secrets", store, name]) => {
+                match self.secrets.get(&(store.to_string(), decode(name))) {
+                    Some(secret) => json_response(200, &json!(secret)),
+                    None => error(
+                        500,
+                        "ERR_SECRET_GET",
+                        &format!("failed getting secret with key {name} from secret store {store}"),
+                    ),
+                }
+            }
+            _ => empty(204),
+        }
+    }
+
+    fn put(&mut self, store: &str, key: &str, value: Value, ttl_seconds: Option<u64>) {
+        self.next_etag += 1;
+        self.state.insert(
+            (store.to_string(), key.to_string()),
+            Entry {
+                value,
+                etag: self.next_etag,
+                ttl_seconds,
+            },
+        );
+    }
+
+    fn get_one(&self, store: &str, key: &str) -> http::Response<Vec<u8>> {
+        match self.state.get(&(store.to_string(), key.to_string())) {
+            None => empty(204),
+            Some(entry) => {
+                let mut response = json_response(200, &entry.value);
+                response
+                    .headers_mut()
+                    .insert("etag", entry.etag.to_string().parse().expect("digits"));
+                response
+            }
+        }
+    }
+
+    fn bulk(&self, store: &str, body: &[u8]) -> http::Response<Vec<u8>> {
+        let Ok(request) = serde_json::from_slice::<Value>(body) else {
+            return error(400, "ERR_MALFORMED_REQUEST", "bad bulk body");
+        };
+        let items: Vec<Value> = request["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(
+                |key| match self.state.get(&(store.to_string(), key.to_string())) {
+                    Some(entry) => {
+                        json!({ "key": key, "data": entry.value, "etag": entry.etag.to_string() })
+                    }
+                    None => json!({ "key": key }),
+                },
+            )
+            .collect();
+        json_response(200, &Value::Array(items))
+    }
+
+    /// Checks one upsert against the current state (Dapr + PostgreSQL v2 rules).
+    fn check_upsert(&self, store: &str, item: &Value) -> Result<(), String> {
+        let key = item["key"].as_str().ok_or("missing key")?;
+        let current = self.state.get(&(store.to_string(), key.to_string()));
+        match item["etag"].as_str() {
+            Some(etag) => match current {
+                Some(entry) if entry.etag.to_string() == etag => Ok(()),
+                _ => Err(format!("possible etag mismatch for key {key}")),
+            },
+            None if item["options"]["concurrency"] == "first-write" && current.is_some() => {
+                Err(format!("key {key} already exists (first-write)"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn apply_upsert(&mut self, store: &str, item: &Value) {
+        let ttl = item["metadata"]["ttlInSeconds"]
+            .as_str()
+            .and_then(|t| t.parse().ok());
+        self.put(
+            store,
+            item["key"].as_str().unwrap_or_default(),
+            item["value"].clone(),
+            ttl,
+        );
+    }
+
+    fn save(&mut self, store: &str, body: &[u8]) -> http::Response<Vec<u8>> {
+        let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else {
+            return error(400, "ERR_MALFORMED_REQUEST", "bad save body");
+        };
+        for item in &items {
+            if let Err(msg) = self.check_upsert(store, item) {
+                return error(409, "ERR_STATE_SAVE", &msg);
+            }
+            self.apply_upsert(store, item);
+        }
+        empty(204)
+    }
+
+    fn delete(&mut self, store: &str, key: &str, etag: Option<&str>) -> Result<(), String> {
+        let id = (store.to_string(), key.to_string());
+        if let Some(etag) = etag {
+            match self.state.get(&id) {
+                Some(entry) if entry.etag.to_string() == etag => {}
+                _ => return Err(format!("possible etag mismatch for key {key}")),
+            }
+        }
+        self.state.remove(&id);
+        Ok(())
+    }
+
+    fn transaction(&mut self, store: &str, body: &[u8]) -> http::Response<Vec<u8>> {
+        if let Some(race) = self.race.take() {
+            race(&mut StateView { inner: self });
+        }
+        let Ok(request) = serde_json::from_slice::<Value>(body) else {
+            return error(400, "ERR_MALFORMED_REQUEST", "bad transaction body");
+        };
+        let operations = request["operations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // All or nothing: check everything first, then apply.
+        for op in &operations {
+            let req = &op["request"];
+            let check = match op["operation"].as_str() {
+                Some("upsert") => self.check_upsert(store, req),
+                Some("delete") => {
+                    let key = req["key"].as_str().unwrap_or_default();
+                    match (
+                        req["etag"].as_str(),
+                        self.state.get(&(store.to_string(), key.to_string())),
+                    ) {
+                        (Some(etag), Some(entry)) if entry.etag.to_string() == etag => Ok(()),
+                        (Some(_), _) => Err(format!("possible etag mismatch for key {key}")),
+                        (None, _) => Ok(()),
+                    }
+                }
+                other => Err(format!("unsupported operation {other:?}")),
+            };
+            if let Err(msg) = check {
+                return error(
+                    500,
+                    "ERR_STATE_TRANSACTION",
+                    &format!("error while executing state transaction: {msg}"),
+                );
+            }
+        }
+        for op in &operations {
+            let req = &op["request"];
+            if op["operation"] == "upsert" {
+                self.apply_upsert(store, req);
+            } else {
+                let key = req["key"].as_str().unwrap_or_default().to_string();
+                self.state.remove(&(store.to_string(), key));
+            }
+        }
+        empty(204)
+    }
+
+    fn publish(
+        &mut self,
+        pubsub: &str,
+        topic: &str,
+        request: &http::Request<Vec<u8>>,
+    ) -> http::Response<Vec<u8>> {
+        if self.failing_publishes > 0 {
+            self.failing_publishes -= 1;
+            return error(
+                500,
+                "ERR_PUBSUB_PUBLISH_MESSAGE",
+                "error when publish to topic: broker down",
+            );
+        }
+        let query = request.uri().query().unwrap_or("");
+        let partition_key = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "metadata.partitionKey")
+            .map(|(_, v)| v.into_owned());
+        let content_type = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let event = serde_json::from_slice(request.body()).unwrap_or(Value::Null);
+        self.published.push(Published {
+            pubsub: pubsub.to_string(),
+            topic: decode(topic),
+            content_type,
+            partition_key,
+            event,
+        });
+        empty(204)
+    }
+}
+
+fn decode(segment: &str) -> String {
+    percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+fn empty(status: u16) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(status)
+        .body(Vec::new())
+        .expect("valid")
+}
+
+fn plain(status: u16, text: &str) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "text/plain")
+        .body(text.as_bytes().to_vec())
+        .expect("valid")
+}
+
+fn json_response(status: u16, value: &Value) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(value).expect("json"))
+        .expect("valid")
+}
+
+fn error(status: u16, code: &str, message: &str) -> http::Response<Vec<u8>> {
+    json_response(status, &json!({ "errorCode": code, "message": message }))
+}

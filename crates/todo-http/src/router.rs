@@ -1,0 +1,126 @@
+//! A route table as data: `(method, "/api/tasks/{id}", endpoint)`.
+//!
+//! Keeping routes as a table (not a `match`) lets one list drive dispatch, the
+//! 405 `Allow` header, and the test that keeps `openapi.json` honest. Patterns
+//! use OpenAPI's `{name}` syntax; a `{name}` segment matches one non-empty
+//! path segment.
+
+/// The outcome of matching a request path against a route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteMatch<'p, E> {
+    /// The endpoint and the values of its `{…}` segments, in order.
+    Found(E, Vec<&'p str>),
+    /// The path exists, but not for this method; lists the methods it has.
+    MethodNotAllowed(Vec<&'static str>),
+    NotFound,
+}
+
+/// One row of a route table.
+pub type Route<E> = (&'static str, &'static str, E);
+
+/// Matches `method` and `path` (no query string) against `routes`.
+pub fn match_route<'p, E: Copy>(
+    routes: &[Route<E>],
+    method: &str,
+    path: &'p str,
+) -> RouteMatch<'p, E> {
+    let mut allowed = Vec::new();
+    for &(route_method, pattern, endpoint) in routes {
+        let Some(params) = match_pattern(pattern, path) else {
+            continue;
+        };
+        if route_method == method {
+            return RouteMatch::Found(endpoint, params);
+        }
+        if !allowed.contains(&route_method) {
+            allowed.push(route_method);
+        }
+    }
+    if allowed.is_empty() {
+        RouteMatch::NotFound
+    } else {
+        RouteMatch::MethodNotAllowed(allowed)
+    }
+}
+
+fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut params = Vec::new();
+    let mut path_segments = path.split('/');
+    for expected in pattern.split('/') {
+        let actual = path_segments.next()?;
+        if expected.starts_with('{') && expected.ends_with('}') {
+            if actual.is_empty() {
+                return None;
+            }
+            params.push(actual);
+        } else if expected != actual {
+            return None;
+        }
+    }
+    path_segments.next().is_none().then_some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTES: &[Route<u8>] = &[
+        ("GET", "/api/tasks", 1),
+        ("POST", "/api/tasks", 2),
+        ("GET", "/api/tasks/{id}", 3),
+        ("POST", "/api/tasks/{id}/complete", 4),
+    ];
+
+    #[test]
+    fn matches_exact_and_parameterised_paths() {
+        assert_eq!(
+            match_route(ROUTES, "POST", "/api/tasks"),
+            RouteMatch::Found(2, vec![])
+        );
+        assert_eq!(
+            match_route(ROUTES, "GET", "/api/tasks/abc"),
+            RouteMatch::Found(3, vec!["abc"])
+        );
+        assert_eq!(
+            match_route(ROUTES, "POST", "/api/tasks/abc/complete"),
+            RouteMatch::Found(4, vec!["abc"])
+        );
+    }
+
+    #[test]
+    fn rejects_extra_missing_and_empty_segments() {
+        assert_eq!(
+            match_route(ROUTES, "GET", "/api/tasks/"),
+            RouteMatch::NotFound
+        );
+        assert_eq!(
+            match_route(ROUTES, "GET", "/api/tasks/a/b"),
+            RouteMatch::NotFound
+        );
+        assert_eq!(match_route(ROUTES, "GET", "/api"), RouteMatch::NotFound);
+    }
+
+    #[test]
+    fn wrong_method_lists_allowed_ones() {
+        assert_eq!(
+            match_route(ROUTES, "DELETE", "/api/tasks"),
+            RouteMatch::MethodNotAllowed(vec!["GET", "POST"])
+        );
+    }
+}
+
+/// The response for a request no route takes: 404, or 405 with `Allow`.
+pub fn unmatched_response(allowed: &[&str], path: &str) -> crate::Response {
+    use todo_core::Problem;
+    if allowed.is_empty() {
+        return crate::respond::problem(&Problem::not_found(format!("no route for {path}")));
+    }
+    let mut response = crate::respond::problem(&Problem::method_not_allowed(format!(
+        "{path} supports {}",
+        allowed.join(", ")
+    )));
+    let allow =
+        http::HeaderValue::from_str(&allowed.join(", ")).expect("methods are valid header text");
+    response.headers_mut().insert(http::header::ALLOW, allow);
+    response
+}
