@@ -33,6 +33,9 @@ pub struct Published {
     pub event: Value,
 }
 
+/// A write that lands between a client's read and its commit.
+type RacingWriter = Box<dyn FnOnce(&mut StateView) + Send>;
+
 #[derive(Default)]
 struct Inner {
     /// (store, key) → entry.
@@ -45,7 +48,7 @@ struct Inner {
     down: bool,
     failing_publishes: usize,
     /// Before the next transaction commits, this runs (a racing writer).
-    race: Option<Box<dyn FnOnce(&mut StateView) + Send>>,
+    race: Option<RacingWriter>,
     api_token: Option<String>,
 }
 

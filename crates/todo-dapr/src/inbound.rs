@@ -1,7 +1,7 @@
 //! What Dapr sends *to* a component: pub/sub deliveries, job callbacks, and the
 //! app token that proves a request came from our sidecar.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 /// The header daprd puts the app token (`APP_API_TOKEN`) in on every call to
@@ -65,30 +65,11 @@ impl DeliveryError {
     }
 }
 
-/// A CloudEvents 1.0 envelope as delivered by Dapr. The extension fields Dapr
-/// adds (`topic`, `pubsubname`, `traceid`, `traceparent`, `tracestate`,
-/// `expiration`) are ignored. Use it as `parse_cloud_event::<CloudEvent<MyData>>`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CloudEvent<D> {
-    pub specversion: String,
-    pub id: String,
-    pub source: String,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub datacontenttype: Option<String>,
-    pub data: D,
-}
-
 /// Parses a delivered CloudEvent envelope (any `data` shape).
 ///
 /// The body must be a JSON object with non-empty string `specversion`, `id`
 /// and `type`, else [`DeliveryError::NotCloudEvent`]; it is then deserialized
-/// into `D` (typically [`CloudEvent<YourData>`] or your own envelope type; unknown
+/// into `D` (typically `todo_core::events::CloudEvent<YourData>`; unknown
 /// fields are ignored unless `D` denies them), and a mismatch is
 /// [`DeliveryError::BadData`].
 pub fn parse_cloud_event<D: serde::de::DeserializeOwned>(body: &[u8]) -> Result<D, DeliveryError> {

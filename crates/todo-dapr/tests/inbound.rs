@@ -1,7 +1,8 @@
 use serde_json::json;
+use todo_core::events::CloudEvent;
 use todo_dapr::inbound::{
     app_token_matches, job_name_from_path, parse_cloud_event, parse_job_data, presented_app_token,
-    CloudEvent, DeliveryError, DeliveryStatus,
+    DeliveryError, DeliveryStatus,
 };
 use todo_dapr::DaprConfig;
 
@@ -55,10 +56,10 @@ fn parses_a_delivered_envelope_ignoring_dapr_fields() {
     let body = serde_json::to_vec(&delivered()).unwrap();
     let event: CloudEvent<TaskData> = parse_cloud_event(&body).unwrap();
     assert_eq!(event.id, "0191f0c2-7d2e-7b6a-9f1e-3a2b1c0d9e8f");
-    assert_eq!(event.event_type, "todo.task.created.v1");
+    assert_eq!(event.kind, "todo.task.created.v1");
     assert_eq!(event.source, "task-api");
     assert_eq!(event.specversion, "1.0");
-    assert_eq!(event.time.as_deref(), Some("2025-01-01T10:00:00Z"));
+    assert_eq!(event.time.to_rfc3339(), "2025-01-01T10:00:00+00:00");
     assert_eq!(
         event.data,
         TaskData {

@@ -60,6 +60,22 @@ fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
     path_segments.next().is_none().then_some(params)
 }
 
+/// The response for a request no route takes: 404, or 405 with `Allow`.
+pub fn unmatched_response(allowed: &[&str], path: &str) -> crate::Response {
+    use todo_core::Problem;
+    if allowed.is_empty() {
+        return crate::respond::problem(&Problem::not_found(format!("no route for {path}")));
+    }
+    let mut response = crate::respond::problem(&Problem::method_not_allowed(format!(
+        "{path} supports {}",
+        allowed.join(", ")
+    )));
+    let allow =
+        http::HeaderValue::from_str(&allowed.join(", ")).expect("methods are valid header text");
+    response.headers_mut().insert(http::header::ALLOW, allow);
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,20 +123,4 @@ mod tests {
             RouteMatch::MethodNotAllowed(vec!["GET", "POST"])
         );
     }
-}
-
-/// The response for a request no route takes: 404, or 405 with `Allow`.
-pub fn unmatched_response(allowed: &[&str], path: &str) -> crate::Response {
-    use todo_core::Problem;
-    if allowed.is_empty() {
-        return crate::respond::problem(&Problem::not_found(format!("no route for {path}")));
-    }
-    let mut response = crate::respond::problem(&Problem::method_not_allowed(format!(
-        "{path} supports {}",
-        allowed.join(", ")
-    )));
-    let allow =
-        http::HeaderValue::from_str(&allowed.join(", ")).expect("methods are valid header text");
-    response.headers_mut().insert(http::header::ALLOW, allow);
-    response
 }
