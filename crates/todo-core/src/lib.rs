@@ -11,6 +11,7 @@ pub mod patch;
 pub mod problem;
 pub mod query;
 pub mod recurrence;
+pub mod rrule_syntax;
 pub mod task;
 pub mod validate;
 

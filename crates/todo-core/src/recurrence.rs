@@ -2,6 +2,11 @@
 //! task's own timezone (so 09:00 stays 09:00 across DST), COUNT and UNTIL
 //! honoured, next occurrence from the due date or the completion time.
 //!
+//! [`validate_rrule`] does not touch the `rrule` crate: it runs the
+//! hand-written checker in [`crate::rrule_syntax`], so a component that only
+//! validates rules does not link the crate's regex and timezone tables (see
+//! that module for why, and for how agreement with the crate is tested).
+//!
 //! # Rule syntax
 //!
 //! A rule is the value of an RFC 5545 `RRULE` property, e.g.
@@ -11,7 +16,10 @@
 //! `dueAt` is the start), other properties (`EXDATE`, `RDATE`, several lines),
 //! `COUNT` together with `UNTIL` (RFC 5545 §3.3.10), `COUNT`/`INTERVAL` < 1,
 //! `BYSETPOS` without another `BYxxx` part, unknown or duplicate parts, and
-//! rules longer than [`RRULE_MAX_LEN`].
+//! rules longer than [`RRULE_MAX_LEN`]. Each `BYxxx` value must be in range and
+//! fit the frequency as RFC 5545 §3.3.10 says (`BYMONTHDAY` not with `WEEKLY`,
+//! `BYWEEKNO` only with `YEARLY`, a numbered `BYDAY` such as `-1FR` only with
+//! `MONTHLY` or `YEARLY`, …); [`crate::rrule_syntax`] lists the details.
 //!
 //! `UNTIL` may be written three ways; it is an *inclusive* bound:
 //! - a UTC date-time `20261231T235959Z` (what RFC 5545 requires for a zoned start),
@@ -57,29 +65,30 @@
 //! to 02:30 the next day. A wall time that occurs twice (fall back) is the
 //! first of the two.
 
-use std::collections::HashSet;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone,
-    Timelike, Utc,
+    DateTime, Duration, LocalResult, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Timelike,
+    Utc,
 };
 use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 
+use crate::rrule_syntax::{self, Recur, Until};
 use crate::task::{RecurrenceFrom, Task};
 use crate::validate::{RecurrenceInput, ReminderInput, TaskInput};
+
+pub use crate::rrule_syntax::RRULE_MAX_LEN;
 
 /// Most dates `preview` returns.
 pub const PREVIEW_MAX: usize = 50;
 
-/// Longest rule accepted (bytes, after trimming); real rules are far shorter.
-pub const RRULE_MAX_LEN: usize = 1000;
-
 /// Checks an RRULE (the part after `RRULE:`; a leading `RRULE:` is accepted):
 /// RFC 5545 syntax, FREQ present, FREQ=SECONDLY/MINUTELY rejected, no DTSTART,
 /// not both COUNT and UNTIL. The message says what is wrong.
+///
+/// Uses only [`rrule_syntax::parse`], never the `rrule` crate.
 pub fn validate_rrule(rrule: &str) -> Result<(), String> {
-    ParsedRule::parse(rrule).map(|_| ())
+    rrule_syntax::parse(rrule).map(|_| ())
 }
 
 /// The due date of the occurrence after `task` (which is completed), or `None`
@@ -125,7 +134,7 @@ pub fn next_due(task: &Task) -> Result<Option<DateTime<Utc>>, String> {
         }
     };
 
-    let until = rule.until.map(|u| u.resolve(tz));
+    let until = rule.until.map(|u| resolve_until(u, tz));
     let next = rule
         .instances(dtstart)?
         .find(|instance| *instance > after)
@@ -183,7 +192,7 @@ pub fn preview(
     let rule = ParsedRule::parse(rrule)?;
     let tz = parse_timezone(timezone)?;
     let start = truncate_to_second(dtstart);
-    let until = rule.until.map(|u| u.resolve(tz));
+    let until = rule.until.map(|u| resolve_until(u, tz));
     let limit = rule.count.map_or(count, |c| {
         count.min(usize::try_from(c).unwrap_or(usize::MAX))
     });
@@ -205,160 +214,38 @@ struct ParsedRule {
     rule: RRule<Unvalidated>,
 }
 
-/// The three accepted spellings of UNTIL (see the module documentation).
-#[derive(Debug, Clone, Copy)]
-enum Until {
-    Utc(DateTime<Utc>),
-    Floating(NaiveDateTime),
-    Date(NaiveDate),
-}
-
-impl Until {
-    fn parse(value: &str) -> Result<Until, String> {
-        let bad = || {
-            format!(
-                "UNTIL `{value}` is not a date-time such as 20261231T235959Z (UTC) or a date such as 20261231"
-            )
-        };
-        let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        let date = |s: &str| -> Result<NaiveDate, String> {
-            if s.len() != 8 || !digits_ok(s) {
-                return Err(bad());
+/// The last instant (inclusive) a series bounded by `until` may reach, for a
+/// task in `tz`.
+fn resolve_until(until: Until, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    match until {
+        Until::Utc(at) => at,
+        Until::Floating(local) => resolve_local(tz, local, true).with_timezone(&Utc),
+        Until::Date(day) => match day.succ_opt() {
+            Some(next_day) => {
+                resolve_local(tz, next_day.and_time(NaiveTime::MIN), false).with_timezone(&Utc)
+                    - Duration::nanoseconds(1)
             }
-            NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| bad())
-        };
-        let date_time = |s: &str| -> Result<NaiveDateTime, String> {
-            let (d, t) = s.split_once(['T', 't']).ok_or_else(bad)?;
-            if t.len() != 6 || !digits_ok(t) {
-                return Err(bad());
-            }
-            let time = NaiveTime::parse_from_str(t, "%H%M%S").map_err(|_| bad())?;
-            Ok(date(d)?.and_time(time))
-        };
-        if let Some(utc) = value.strip_suffix(['Z', 'z']) {
-            Ok(Until::Utc(date_time(utc)?.and_utc()))
-        } else if value.len() == 8 {
-            Ok(Until::Date(date(value)?))
-        } else {
-            Ok(Until::Floating(date_time(value)?))
-        }
-    }
-
-    /// The last instant (inclusive) the series may reach, for a task in `tz`.
-    fn resolve(self, tz: chrono_tz::Tz) -> DateTime<Utc> {
-        match self {
-            Until::Utc(at) => at,
-            Until::Floating(local) => resolve_local(tz, local, true).with_timezone(&Utc),
-            Until::Date(day) => match day.succ_opt() {
-                Some(next_day) => {
-                    resolve_local(tz, next_day.and_time(NaiveTime::MIN), false).with_timezone(&Utc)
-                        - Duration::nanoseconds(1)
-                }
-                None => DateTime::<Utc>::MAX_UTC,
-            },
-        }
+            None => DateTime::<Utc>::MAX_UTC,
+        },
     }
 }
 
 impl ParsedRule {
+    /// Checks `input` with [`rrule_syntax::parse`] and hands the canonical
+    /// rule without COUNT and UNTIL to the `rrule` crate.
     fn parse(input: &str) -> Result<ParsedRule, String> {
-        let mut text = input.trim();
-        if text.is_empty() {
-            return Err("the rule is empty; expected e.g. FREQ=WEEKLY;BYDAY=MO".into());
-        }
-        if text.to_ascii_uppercase().contains("DTSTART") {
-            return Err(
-                "DTSTART is not allowed in the rule: the task's dueAt is the start of the series"
-                    .into(),
-            );
-        }
-        if text.len() > RRULE_MAX_LEN {
-            return Err(format!(
-                "the rule is longer than {RRULE_MAX_LEN} characters"
-            ));
-        }
-        if let Some(prefix) = text.get(..6) {
-            if prefix.eq_ignore_ascii_case("RRULE:") {
-                text = &text[6..];
-            }
-        }
-        if text.contains([':', '\n', '\r']) {
-            return Err(
-                "only the value of one RRULE is allowed (no EXDATE, RDATE or other properties)"
-                    .into(),
-            );
-        }
-
-        let mut seen = HashSet::new();
-        let mut rest = Vec::new();
-        let mut freq = None;
-        let mut count = None;
-        let mut until = None;
-        for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}` is not a NAME=VALUE pair"))?;
-            let name = name.trim().to_ascii_uppercase();
-            let value = value.trim();
-            if value.is_empty() {
-                return Err(format!("{name} has no value"));
-            }
-            if !seen.insert(name.clone()) {
-                return Err(format!("{name} is given more than once"));
-            }
-            match name.as_str() {
-                "FREQ" => {
-                    let f = value.to_ascii_uppercase();
-                    match f.as_str() {
-                        "YEARLY" | "MONTHLY" | "WEEKLY" | "DAILY" | "HOURLY" => {}
-                        "MINUTELY" | "SECONDLY" => {
-                            return Err(format!(
-                                "FREQ={f} is not supported: the shortest recurrence is HOURLY"
-                            ))
-                        }
-                        _ => {
-                            return Err(format!(
-                            "FREQ `{value}` is not one of YEARLY, MONTHLY, WEEKLY, DAILY, HOURLY"
-                        ))
-                        }
-                    }
-                    freq = Some(f.clone());
-                    rest.push(format!("FREQ={f}"));
-                }
-                "COUNT" => match value.parse::<u32>() {
-                    Ok(n) if n >= 1 => count = Some(n),
-                    _ => return Err(format!("COUNT `{value}` is not a positive integer")),
-                },
-                "UNTIL" => until = Some(Until::parse(value)?),
-                "INTERVAL" => match value.parse::<u16>() {
-                    Ok(n) if n >= 1 => rest.push(format!("INTERVAL={n}")),
-                    _ => {
-                        return Err(format!(
-                            "INTERVAL `{value}` is not an integer between 1 and 65535"
-                        ))
-                    }
-                },
-                _ => rest.push(format!("{name}={value}")),
-            }
-        }
-        if freq.is_none() {
-            return Err("FREQ is required (e.g. FREQ=WEEKLY)".into());
-        }
-        if seen.contains("BYSETPOS")
-            && !seen
-                .iter()
-                .any(|name| name.starts_with("BY") && name != "BYSETPOS")
-        {
-            return Err("BYSETPOS must be used together with another BYxxx part".into());
-        }
-        if count.is_some() && until.is_some() {
-            return Err("COUNT and UNTIL must not both be given (RFC 5545 §3.3.10)".into());
-        }
-
-        let rule = RRule::<Unvalidated>::from_str(&rest.join(";"))
+        let recur = rrule_syntax::parse(input)?;
+        let (count, until) = (recur.count, recur.until);
+        let unbounded = Recur {
+            count: None,
+            until: None,
+            ..recur
+        };
+        let rule = RRule::<Unvalidated>::from_str(&unbounded.to_string())
             .map_err(|e| format!("invalid rule: {e}"))?;
-        // Checks that do not depend on the start (BYSETPOS alone, BYWEEKNO with
-        // FREQ=MONTHLY, …) fail the same way for every start: test once now.
+        // `rrule_syntax` already enforced the crate's checks, none of which
+        // depend on the start; validating once more keeps any disagreement an
+        // error here rather than a surprise while iterating.
         let probe = rrule::Tz::UTC
             .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .unwrap();
