@@ -1,0 +1,559 @@
+//! At-least-once delivery of pub/sub messages to subscribing apps, as daprd
+//! does it (`pkg/runtime/subscription/subscription.go`,
+//! `pkg/runtime/subscription/postman/http/http.go`).
+//!
+//! One worker per declarative subscription scoped to the app — a consumer
+//! group named `<app-id>/<subscription>` — pulls its topic's messages from
+//! the durable log and delivers each with
+//! `POST <route>`, `Content-Type: application/cloudevents+json`, the
+//! envelope bytes as published, `traceparent`/`tracestate` from the
+//! envelope, `dapr-api-token` (the app token, when set) and the message
+//! metadata as headers (`pubsubName`, and Kafka's `__key`, `__topic`,
+//! `__partition`, `__offset`, `__timestamp`).
+//!
+//! Per message, in daprd's order:
+//! 1. not a CloudEvent (unless the subscription has `rawPayload: "true"`,
+//!    which wraps it) → the dead-letter topic, or without one back to the
+//!    broker (see 4); expired (`expiration` passed) → dead-lettered or
+//!    dropped; the app is not called;
+//! 2. routing rules in order (the default route last); no match → acked
+//!    (and copied to the dead-letter topic, if any, as daprd does);
+//! 3. the app's reply: 2xx with `{"status":"SUCCESS"}`, `{}`, an empty or
+//!    non-JSON body → ack; `"DROP"` or HTTP 404 → drop; `"RETRY"`, any
+//!    other status string (even `"success"`), any other HTTP status or a
+//!    connection error → retry under the Resiliency inbound retry policy of
+//!    the pubsub component;
+//! 4. retries exhausted (or no policy): with a `deadLetterTopic` the
+//!    original message (its `topic` field untouched) is published there;
+//!    without one the error goes back to "the broker", which — like Kafka's
+//!    component — redelivers it every 5 s, forever, holding up that key.
+//!
+//! Drops and dead letters are also recorded in the store's `dead_letters`
+//! table. Ordering: a message for partition key K is attempted only after
+//! every earlier message for K is done; different keys run in parallel (up
+//! to [`MAX_IN_FLIGHT`] per subscription). One structured log line per
+//! attempt says what happened.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{Resources, RetryPolicy, Subscription};
+use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
+use crate::sidecar::wait_shutdown;
+use crate::store::{now_ms, Delivery, Store};
+
+/// Concurrent deliveries per subscription (each for a different key).
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// How long "the broker" waits before redelivering a message whose
+/// retries are exhausted and that has no dead-letter topic (Kafka's
+/// component default).
+pub const BROKER_REDELIVERY: Duration = Duration::from_secs(5);
+
+/// How long an app may take to answer a delivery.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts one worker per subscription of `app`; the handle completes after
+/// `shutdown`, once in-flight deliveries have been recorded.
+pub fn start(
+    store: Store,
+    resources: Arc<Resources>,
+    app: AppTarget,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let channel = AppChannel::new();
+    let mut workers = Vec::new();
+    for sub in resources.subscriptions_for(&app.app_id) {
+        let Some(component) = resources
+            .components_of(&app.app_id, "pubsub")
+            .find(|c| c.name == sub.pubsubname)
+        else {
+            tracing::warn!(app_id = %app.app_id, subscription = %sub.name, pubsub = %sub.pubsubname,
+                "subscription refers to a pubsub this app cannot use; skipped");
+            continue;
+        };
+        let from_newest = component
+            .meta("initialOffset")
+            .is_some_and(|o| o.eq_ignore_ascii_case("newest"));
+        let worker = Worker {
+            store: store.clone(),
+            app: app.clone(),
+            channel: channel.clone(),
+            group: format!("{}/{}", app.app_id, sub.name),
+            policy: resources.inbound_retry(&app.app_id, &sub.pubsubname),
+            subscription: sub.clone(),
+        };
+        workers.push(tokio::spawn(worker.run(from_newest, shutdown.clone())));
+    }
+    tokio::spawn(async move {
+        for w in workers {
+            let _ = w.await;
+        }
+    })
+}
+
+#[derive(Clone)]
+struct Worker {
+    store: Store,
+    app: AppTarget,
+    channel: AppChannel,
+    group: String,
+    subscription: Subscription,
+    policy: Option<RetryPolicy>,
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Success,
+    /// Drop: dead-letter topic if any, else discard.
+    Drop(String),
+    /// Acked without calling the app (no route); copied to the DLQ if any.
+    Skip(String),
+    Retry(String),
+}
+
+impl Worker {
+    async fn run(self, from_newest: bool, mut shutdown: watch::Receiver<bool>) {
+        if let Err(e) = self
+            .store
+            .register_group(
+                &self.group,
+                &self.subscription.pubsubname,
+                &self.subscription.topic,
+                from_newest,
+            )
+            .await
+        {
+            tracing::error!(group = %self.group, error = %format!("{e:#}"), "cannot register consumer group");
+            return;
+        }
+        let mut changes = self.store.changes();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
+        let mut in_flight: HashSet<i64> = HashSet::new();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if let Err(e) = self
+                .store
+                .pull(
+                    &self.group,
+                    &self.subscription.pubsubname,
+                    &self.subscription.topic,
+                )
+                .await
+            {
+                tracing::error!(group = %self.group, error = %format!("{e:#}"), "pulling messages failed");
+            }
+            if in_flight.len() < MAX_IN_FLIGHT {
+                match self
+                    .store
+                    .ready_deliveries(
+                        &self.group,
+                        now_ms(),
+                        in_flight.iter().copied().collect(),
+                        MAX_IN_FLIGHT - in_flight.len(),
+                    )
+                    .await
+                {
+                    Ok(ready) => {
+                        for delivery in ready {
+                            in_flight.insert(delivery.id);
+                            let worker = self.clone();
+                            let done = done_tx.clone();
+                            tokio::spawn(async move {
+                                let id = delivery.id;
+                                worker.process(delivery).await;
+                                let _ = done.send(id);
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(group = %self.group, error = %format!("{e:#}"), "reading deliveries failed")
+                    }
+                }
+            }
+            let now = now_ms();
+            let wait_ms = match self
+                .store
+                .next_delivery_due(&self.group)
+                .await
+                .ok()
+                .flatten()
+            {
+                Some(t) if t > now => (t - now).min(1_000) as u64,
+                _ => 1_000,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
+                _ = changes.changed() => {}
+                Some(id) = done_rx.recv() => { in_flight.remove(&id); }
+                _ = wait_shutdown(&mut shutdown) => break,
+            }
+            while let Ok(id) = done_rx.try_recv() {
+                in_flight.remove(&id);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !in_flight.is_empty() {
+            match tokio::time::timeout_at(deadline, done_rx.recv()).await {
+                Ok(Some(id)) => {
+                    in_flight.remove(&id);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// One attempt at one delivery, then its bookkeeping.
+    async fn process(&self, delivery: Delivery) {
+        let started = std::time::Instant::now();
+        let attempt = delivery.attempts + 1;
+        let msg = &delivery.message;
+        let (event, body) = match self.envelope(&delivery) {
+            Ok(v) => v,
+            Err(reason) => {
+                // daprd: to the dead-letter topic if there is one, else the
+                // error goes back to the broker (no resiliency retries).
+                if self.subscription.dead_letter_topic.is_some() {
+                    self.give_up(&delivery, Outcome::Drop(reason), attempt, None, started)
+                        .await;
+                } else {
+                    self.redeliver(&delivery, &reason, attempt, "", "", None, 0)
+                        .await;
+                }
+                return;
+            }
+        };
+        let event_id = event
+            .get("id")
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default();
+        if expired(&event) {
+            self.give_up(
+                &delivery,
+                Outcome::Drop("expired".into()),
+                attempt,
+                Some(&event_id),
+                started,
+            )
+            .await;
+            return;
+        }
+        let Some(route) = self.subscription.route_for(&event).map(str::to_string) else {
+            self.give_up(
+                &delivery,
+                Outcome::Skip("no matching route".into()),
+                attempt,
+                Some(&event_id),
+                started,
+            )
+            .await;
+            return;
+        };
+        let (outcome, status) = self.post(&route, &event, body, msg).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Outcome::Success => {
+                tracing::info!(target: "devstack::delivery", app_id = %self.app.app_id,
+                    subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
+                    event_id = %event_id, route = %route, attempt, status, elapsed_ms,
+                    outcome = "success", "delivery");
+                if let Err(e) = self.store.ack(delivery.id).await {
+                    tracing::error!(group = %self.group, error = %format!("{e:#}"), "ack failed");
+                }
+            }
+            Outcome::Retry(reason) => {
+                self.retry(
+                    &delivery, reason, attempt, &event_id, &route, status, elapsed_ms,
+                )
+                .await
+            }
+            other => {
+                self.give_up(&delivery, other, attempt, Some(&event_id), started)
+                    .await
+            }
+        }
+    }
+
+    /// The CloudEvent (parsed) and the bytes to send.
+    fn envelope(&self, delivery: &Delivery) -> Result<(Value, Bytes), String> {
+        let msg = &delivery.message;
+        if self.subscription.raw_payload() {
+            use base64::Engine as _;
+            let ce = serde_json::json!({
+                "id": uuid::Uuid::new_v4().to_string(),
+                "specversion": "1.0",
+                "datacontenttype": "application/octet-stream",
+                "source": "Dapr",
+                "type": "com.dapr.event.sent",
+                "topic": msg.topic,
+                "pubsubname": msg.pubsub,
+                "data_base64": base64::engine::general_purpose::STANDARD.encode(&msg.data),
+            });
+            let bytes = Bytes::from(serde_json::to_vec(&ce).unwrap_or_default());
+            return Ok((ce, bytes));
+        }
+        match serde_json::from_slice::<Value>(&msg.data) {
+            Ok(v) if v.is_object() => Ok((v, Bytes::from(msg.data.clone()))),
+            Ok(_) => Err("error deserializing cloud event: not a JSON object".into()),
+            Err(e) => Err(format!("error deserializing cloud event: {e}")),
+        }
+    }
+
+    async fn post(
+        &self,
+        route: &str,
+        event: &Value,
+        body: Bytes,
+        msg: &crate::store::StoredMessage,
+    ) -> (Outcome, Option<u16>) {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/cloudevents+json"),
+        );
+        let traceparent = event
+            .get("traceparent")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(new_traceparent);
+        let mut put = |name: &str, value: &str| {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
+        };
+        put("traceparent", &traceparent);
+        if let Some(ts) = event
+            .get("tracestate")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+        {
+            put("tracestate", ts);
+        }
+        put("pubsubname", &msg.pubsub);
+        if let Some(key) = &msg.partition_key {
+            put("__key", key);
+        }
+        put("__topic", &msg.topic);
+        put("__partition", "0");
+        put("__offset", &msg.seq.to_string());
+        put("__timestamp", &msg.published_at.to_string());
+        add_app_token(&mut headers, self.app.app_token.as_deref());
+        let route = if route.starts_with('/') {
+            route.to_string()
+        } else {
+            format!("/{route}")
+        };
+        match self
+            .channel
+            .call(
+                self.app.addr,
+                Method::POST,
+                &route,
+                headers,
+                body,
+                CALL_TIMEOUT,
+            )
+            .await
+        {
+            Err(e) => (Outcome::Retry(format!("{e:#}")), None),
+            Ok(r) => {
+                let code = r.status.as_u16();
+                let outcome = if r.status.is_success() {
+                    reply_outcome(&r.body)
+                } else if code == 404 {
+                    Outcome::Drop("non-retriable error: app returned 404".into())
+                } else {
+                    Outcome::Retry(format!("retriable error: app returned status {code}"))
+                };
+                (outcome, Some(code))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn retry(
+        &self,
+        delivery: &Delivery,
+        reason: String,
+        attempt: u64,
+        event_id: &str,
+        route: &str,
+        status: Option<u16>,
+        elapsed_ms: u64,
+    ) {
+        let msg = &delivery.message;
+        let retries_done = delivery.attempts;
+        let now = now_ms();
+        if let Some(policy) = self
+            .policy
+            .as_ref()
+            .filter(|p| p.allows_retry(retries_done))
+        {
+            let delay = policy.delay(retries_done);
+            tracing::warn!(target: "devstack::delivery", app_id = %self.app.app_id,
+                subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
+                event_id, route, attempt, status, elapsed_ms, reason = %reason,
+                retry_in_ms = delay.as_millis() as u64, outcome = "retry", "delivery");
+            let at = now + delay.as_millis() as i64;
+            if let Err(e) = self
+                .store
+                .retry_later(delivery.id, attempt, at, &reason)
+                .await
+            {
+                tracing::error!(group = %self.group, error = %format!("{e:#}"), "recording retry failed");
+            }
+            return;
+        }
+        if let Some(dlq) = &self.subscription.dead_letter_topic {
+            tracing::warn!(target: "devstack::delivery", app_id = %self.app.app_id,
+                subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
+                event_id, route, attempt, status, elapsed_ms, reason = %reason,
+                dead_letter_topic = %dlq, outcome = "dead-lettered", "delivery");
+            let why = format!("retries exhausted: {reason}");
+            if let Err(e) = self
+                .store
+                .dead_letter(delivery.id, &self.group, msg, Some(dlq), &why)
+                .await
+            {
+                tracing::error!(group = %self.group, error = %format!("{e:#}"), "dead-lettering failed");
+            }
+            return;
+        }
+        self.redeliver(
+            delivery, &reason, attempt, event_id, route, status, elapsed_ms,
+        )
+        .await;
+    }
+
+    /// No dead-letter topic: "the broker" redelivers after
+    /// [`BROKER_REDELIVERY`], starting a fresh round of policy retries.
+    #[allow(clippy::too_many_arguments)]
+    async fn redeliver(
+        &self,
+        delivery: &Delivery,
+        reason: &str,
+        attempt: u64,
+        event_id: &str,
+        route: &str,
+        status: Option<u16>,
+        elapsed_ms: u64,
+    ) {
+        let msg = &delivery.message;
+        tracing::warn!(target: "devstack::delivery", app_id = %self.app.app_id,
+            subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
+            event_id, route, attempt, status, elapsed_ms, reason = %reason,
+            retry_in_ms = BROKER_REDELIVERY.as_millis() as u64, outcome = "redeliver",
+            "delivery (no deadLetterTopic: the broker redelivers)");
+        let at = now_ms() + BROKER_REDELIVERY.as_millis() as i64;
+        if let Err(e) = self.store.retry_later(delivery.id, 0, at, reason).await {
+            tracing::error!(group = %self.group, error = %format!("{e:#}"), "recording redelivery failed");
+        }
+    }
+
+    /// Drop or skip: the message is done for this subscription.
+    async fn give_up(
+        &self,
+        delivery: &Delivery,
+        outcome: Outcome,
+        attempt: u64,
+        event_id: Option<&str>,
+        started: std::time::Instant,
+    ) {
+        let msg = &delivery.message;
+        let dlq = self.subscription.dead_letter_topic.as_deref();
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let (label, reason, record) = match &outcome {
+            Outcome::Drop(r) => ("dropped", r.clone(), true),
+            Outcome::Skip(r) => ("skipped", r.clone(), dlq.is_some()),
+            _ => return,
+        };
+        tracing::warn!(target: "devstack::delivery", app_id = %self.app.app_id,
+            subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
+            event_id = event_id.unwrap_or(""), attempt, elapsed_ms, reason = %reason,
+            dead_letter_topic = dlq.unwrap_or(""), outcome = label, "delivery");
+        let result = if record {
+            self.store
+                .dead_letter(delivery.id, &self.group, msg, dlq, &reason)
+                .await
+        } else {
+            self.store.ack(delivery.id).await
+        };
+        if let Err(e) = result {
+            tracing::error!(group = %self.group, error = %format!("{e:#}"), "recording outcome failed");
+        }
+    }
+}
+
+/// daprd's reading of a 2xx reply body.
+fn reply_outcome(body: &[u8]) -> Outcome {
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        #[serde(default)]
+        status: String,
+    }
+    if body.is_empty() {
+        return Outcome::Success;
+    }
+    let Ok(reply) = serde_json::from_slice::<Reply>(body) else {
+        // Non-JSON (or unexpected shape): success, as daprd logs and acks.
+        return Outcome::Success;
+    };
+    match reply.status.as_str() {
+        "" | "SUCCESS" => Outcome::Success,
+        "RETRY" => Outcome::Retry("app replied RETRY".into()),
+        "DROP" => Outcome::Drop("app replied DROP".into()),
+        other => Outcome::Retry(format!("unknown status returned from app: {other:?}")),
+    }
+}
+
+/// `expiration` (RFC 3339) in the past (contrib `pubsub.HasExpired`).
+fn expired(event: &Value) -> bool {
+    event
+        .get("expiration")
+        .and_then(|e| e.as_str())
+        .filter(|e| !e.is_empty())
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .is_some_and(|t| t.timestamp_millis() < now_ms())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies() {
+        assert_eq!(reply_outcome(b""), Outcome::Success);
+        assert_eq!(reply_outcome(b"{}"), Outcome::Success);
+        assert_eq!(reply_outcome(b"ok"), Outcome::Success);
+        assert_eq!(reply_outcome(br#"{"status":"SUCCESS"}"#), Outcome::Success);
+        assert!(matches!(
+            reply_outcome(br#"{"status":"RETRY"}"#),
+            Outcome::Retry(_)
+        ));
+        assert!(matches!(
+            reply_outcome(br#"{"status":"DROP"}"#),
+            Outcome::Drop(_)
+        ));
+        assert!(matches!(
+            reply_outcome(br#"{"status":"success"}"#),
+            Outcome::Retry(_)
+        ));
+    }
+}

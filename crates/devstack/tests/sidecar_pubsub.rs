@@ -1,0 +1,476 @@
+//! Publish and delivery conformance: CloudEvent wrapping (contrib
+//! pubsub/envelope.go), reply semantics (postman/http/http.go), dead letters
+//! and routing (runtime/subscription/subscription.go).
+
+mod sidecar_support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use sidecar_support::*;
+
+fn subscription(name: &str, topic: &str, routes: &str, extra: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {{ name: {name} }}
+spec:
+  pubsubname: pubsub
+  topic: {topic}
+  routes:
+{routes}
+{extra}
+scopes: [worker]
+"#
+    )
+}
+
+fn default_route(path: &str) -> String {
+    format!("    default: {path}")
+}
+
+/// A worker app with one subscription `orders` → `/orders` (DLQ `orders-dlq`).
+async fn worker(extra_yaml: &str) -> (TestApp, Sidecar) {
+    let app = TestApp::start().await;
+    let yaml = format!(
+        "{BASE}{}{extra_yaml}",
+        subscription(
+            "orders-sub",
+            "orders",
+            &default_route("/orders"),
+            "  deadLetterTopic: orders-dlq"
+        )
+    );
+    let sc = start_sidecar(
+        "worker",
+        app.addr,
+        resources(&yaml),
+        SidecarConfig::default(),
+    )
+    .await;
+    (app, sc)
+}
+
+async fn publish(
+    sc: &Sidecar,
+    topic: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    query: &str,
+) -> Answer {
+    let url = sc.url(&format!("/v1.0/publish/pubsub/{topic}{query}"));
+    match content_type {
+        Some(ct) => call("POST", &url, &[("content-type", ct)], body).await,
+        None => call("POST", &url, &[], body).await,
+    }
+}
+
+fn event(id: &str, event_type: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "specversion": "1.0", "id": id, "type": event_type, "source": "task-api",
+        "datacontenttype": "application/json", "data": { "id": id },
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn plain_json_is_wrapped_in_a_cloudevent() {
+    let (app, sc) = worker("").await;
+    let r = publish(&sc, "orders", Some("application/json"), br#"{"a":1}"#, "").await;
+    assert_eq!(r.status, 204);
+    assert!(r.body.is_empty());
+    let got = app.wait_for("/orders", 1).await;
+    let d = &got[0];
+    assert_eq!(d.method, http::Method::POST);
+    assert_eq!(
+        d.header("content-type"),
+        Some("application/cloudevents+json")
+    );
+    let ce = d.json();
+    assert_eq!(ce["data"], json!({"a": 1}));
+    assert_eq!(ce["type"], "com.dapr.event.sent");
+    assert_eq!(ce["source"], "worker");
+    assert_eq!(ce["specversion"], "1.0");
+    assert_eq!(ce["datacontenttype"], "application/json");
+    assert_eq!(ce["topic"], "orders");
+    assert_eq!(ce["pubsubname"], "pubsub");
+    assert!(uuid::Uuid::parse_str(ce["id"].as_str().unwrap()).is_ok());
+    assert_eq!(ce["traceid"], ce["traceparent"]);
+    assert!(ce["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(d.header("traceparent"), ce["traceparent"].as_str());
+    assert_eq!(d.header("pubsubname"), Some("pubsub"));
+}
+
+#[tokio::test]
+async fn text_without_content_type_becomes_text_plain_and_bad_json_a_string() {
+    let (app, sc) = worker("").await;
+    publish(&sc, "orders", None, b"hello", "").await;
+    publish(&sc, "orders", Some("application/json"), b"{not json", "").await;
+    let got = app.wait_for("/orders", 2).await;
+    let texts: Vec<serde_json::Value> = got.iter().map(|r| r.json()).collect();
+    let plain = texts
+        .iter()
+        .find(|c| c["data"] == "hello")
+        .expect("text event");
+    assert_eq!(plain["datacontenttype"], "text/plain");
+    let broken = texts
+        .iter()
+        .find(|c| c["data"] == "{not json")
+        .expect("string data");
+    assert_eq!(broken["datacontenttype"], "application/json");
+}
+
+#[tokio::test]
+async fn a_cloudevent_body_keeps_its_id_and_gets_topic_and_trace() {
+    let (app, sc) = worker("").await;
+    let body = json!({
+        "specversion": "1.0", "id": "evt-1", "type": "todo.task.created.v1",
+        "source": "task-api", "datacontenttype": "application/json",
+        "data": {"userId": "u1"}, "topic": "wrong", "pubsubname": "wrong",
+    });
+    let r = publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &serde_json::to_vec(&body).unwrap(),
+        "?metadata.partitionKey=u1",
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let got = app.wait_for("/orders", 1).await;
+    let ce = got[0].json();
+    assert_eq!(ce["id"], "evt-1");
+    assert_eq!(ce["type"], "todo.task.created.v1");
+    assert_eq!(ce["source"], "task-api");
+    assert_eq!(ce["data"], json!({"userId": "u1"}));
+    assert_eq!(ce["topic"], "orders");
+    assert_eq!(ce["pubsubname"], "pubsub");
+    assert!(ce["traceparent"].as_str().unwrap().starts_with("00-"));
+    assert_eq!(got[0].header("__key"), Some("u1"));
+}
+
+#[tokio::test]
+async fn unknown_pubsub_is_404() {
+    let (_app, sc) = worker("").await;
+    let r = call(
+        "POST",
+        &sc.url("/v1.0/publish/nope/orders"),
+        &[("content-type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error_code(), "ERR_PUBSUB_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn success_empty_and_non_json_replies_ack() {
+    let (app, sc) = worker(&fast_retries(3)).await;
+    app.reply("/orders", 200, r#"{"status":"SUCCESS"}"#);
+    app.reply("/orders", 200, "");
+    app.reply("/orders", 200, "thanks");
+    app.reply("/orders", 200, "{}");
+    for i in 0..4 {
+        publish(
+            &sc,
+            "orders",
+            Some("application/cloudevents+json"),
+            &event(&format!("e{i}"), "t"),
+            "",
+        )
+        .await;
+    }
+    app.wait_for("/orders", 4).await;
+    let group = "worker/orders-sub";
+    eventually("all acked", || {
+        let store = sc.store.clone();
+        async move { (store.pending_deliveries(group).await.unwrap() == 0).then_some(()) }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.requests_to("/orders").len(), 4, "no redelivery");
+    assert!(sc.store.dead_letters().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn retry_and_unknown_status_strings_redeliver() {
+    let (app, sc) = worker(&fast_retries(5)).await;
+    app.reply("/orders", 200, r#"{"status":"RETRY"}"#);
+    app.reply("/orders", 200, r#"{"status":"success"}"#);
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("e1", "t"),
+        "",
+    )
+    .await;
+    let got = app.wait_for("/orders", 3).await;
+    assert!(got.iter().all(|r| r.json()["id"] == "e1"));
+    assert!(sc.store.dead_letters().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn drop_goes_to_the_dead_letter_topic_with_the_original_topic() {
+    let (app, sc) = worker(&fast_retries(3)).await;
+    app.reply("/orders", 200, r#"{"status":"DROP"}"#);
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("poison", "t"),
+        "?metadata.partitionKey=u9",
+    )
+    .await;
+    app.wait_for("/orders", 1).await;
+    let dlq = eventually("a dead letter", || {
+        let store = sc.store.clone();
+        async move {
+            let m = store.messages("pubsub", "orders-dlq").await.unwrap();
+            (!m.is_empty()).then_some(m)
+        }
+    })
+    .await;
+    let ce: serde_json::Value = serde_json::from_slice(&dlq[0].data).unwrap();
+    assert_eq!(ce["id"], "poison");
+    assert_eq!(ce["topic"], "orders", "original topic kept");
+    assert_eq!(dlq[0].partition_key.as_deref(), Some("u9"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.requests_to("/orders").len(), 1, "not redelivered");
+    let letters = sc.store.dead_letters().await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].dead_letter_topic.as_deref(), Some("orders-dlq"));
+}
+
+#[tokio::test]
+async fn http_404_drops() {
+    let (app, sc) = worker(&fast_retries(3)).await;
+    app.reply("/orders", 404, "");
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("gone", "t"),
+        "",
+    )
+    .await;
+    app.wait_for("/orders", 1).await;
+    eventually("the dead letter", || {
+        let store = sc.store.clone();
+        async move {
+            (!store
+                .messages("pubsub", "orders-dlq")
+                .await
+                .unwrap()
+                .is_empty())
+            .then_some(())
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.requests_to("/orders").len(), 1);
+}
+
+#[tokio::test]
+async fn http_500_is_retried_per_policy_then_dead_lettered() {
+    let (app, sc) = worker(&fast_retries(2)).await;
+    app.default_reply("/orders", 500, "boom");
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("e500", "t"),
+        "",
+    )
+    .await;
+    app.wait_for("/orders", 3).await;
+    eventually("the dead letter", || {
+        let store = sc.store.clone();
+        async move {
+            (!store
+                .messages("pubsub", "orders-dlq")
+                .await
+                .unwrap()
+                .is_empty())
+            .then_some(())
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.requests_to("/orders").len(), 3, "1 attempt + 2 retries");
+}
+
+#[tokio::test]
+async fn routing_rules_pick_the_first_match_and_unroutable_is_acked() {
+    let app = TestApp::start().await;
+    let rules = r#"    rules:
+      - match: event.type == "a"
+        path: /a
+      - match: event.type == "b" || event.type == "c"
+        path: /bc
+    default: /other"#;
+    let only_rules = r#"    rules:
+      - match: event.type == "done"
+        path: /done"#;
+    let yaml = format!(
+        "{BASE}{}{}",
+        subscription("routed", "events", rules, ""),
+        subscription("picky", "events", only_rules, "")
+    );
+    let sc = start_sidecar(
+        "worker",
+        app.addr,
+        resources(&yaml),
+        SidecarConfig::default(),
+    )
+    .await;
+    for (id, t) in [("1", "a"), ("2", "c"), ("3", "z"), ("4", "done")] {
+        publish(
+            &sc,
+            "events",
+            Some("application/cloudevents+json"),
+            &event(id, t),
+            "",
+        )
+        .await;
+    }
+    assert_eq!(app.wait_for("/a", 1).await[0].json()["id"], "1");
+    assert_eq!(app.wait_for("/bc", 1).await[0].json()["id"], "2");
+    let other = app.wait_for("/other", 2).await;
+    let ids: Vec<_> = other.iter().map(|r| r.json()["id"].clone()).collect();
+    assert!(ids.contains(&json!("3")) && ids.contains(&json!("4")));
+    assert_eq!(app.wait_for("/done", 1).await[0].json()["id"], "4");
+    eventually("picky acked the unroutable ones", || {
+        let store = sc.store.clone();
+        async move { (store.pending_deliveries("worker/picky").await.unwrap() == 0).then_some(()) }
+    })
+    .await;
+    assert_eq!(app.requests_to("/done").len(), 1);
+}
+
+#[tokio::test]
+async fn messages_for_one_key_are_delivered_in_order() {
+    let (app, sc) = worker(&fast_retries(10)).await;
+    // The first message for u1 fails twice; u1's second message must wait,
+    // u2's message must not.
+    app.responder(|r| {
+        let id = r.json()["id"].as_str().unwrap_or_default().to_string();
+        (id == "u1-1").then(|| Reply {
+            status: 500,
+            body: String::new(),
+            content_type: "text/plain",
+        })
+    });
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("u1-1", "t"),
+        "?metadata.partitionKey=u1",
+    )
+    .await;
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("u1-2", "t"),
+        "?metadata.partitionKey=u1",
+    )
+    .await;
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("u2-1", "t"),
+        "?metadata.partitionKey=u2",
+    )
+    .await;
+    // u1-1 is retried (fails), u2-1 gets through, u1-2 is held back.
+    app.wait_for("/orders", 5).await;
+    let ids: Vec<String> = app
+        .requests_to("/orders")
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.contains(&"u2-1".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"u1-2".to_string()), "{ids:?}");
+    // Let u1-1 succeed: now u1-2 follows it.
+    app.responder(|_| None);
+    let got = eventually("u1-2 delivered", || {
+        let app = app.clone();
+        async move {
+            let ids: Vec<String> = app
+                .requests_to("/orders")
+                .iter()
+                .map(|r| r.json()["id"].as_str().unwrap().to_string())
+                .collect();
+            ids.contains(&"u1-2".to_string()).then_some(ids)
+        }
+    })
+    .await;
+    let last_u1_1 = got.iter().rposition(|i| i == "u1-1").unwrap();
+    let u1_2 = got.iter().position(|i| i == "u1-2").unwrap();
+    assert!(last_u1_1 < u1_2, "{got:?}");
+}
+
+#[tokio::test]
+async fn deliveries_carry_the_app_token() {
+    let app = TestApp::start().await;
+    let yaml = format!(
+        "{BASE}{}",
+        subscription("s", "orders", &default_route("/orders"), "")
+    );
+    let sc = start_sidecar(
+        "worker",
+        app.addr,
+        resources(&yaml),
+        SidecarConfig {
+            app_token: Some("app-secret".into()),
+            ..SidecarConfig::default()
+        },
+    )
+    .await;
+    publish(&sc, "orders", Some("application/json"), b"{}", "").await;
+    let got = app.wait_for("/orders", 1).await;
+    assert_eq!(got[0].header("dapr-api-token"), Some("app-secret"));
+}
+
+#[tokio::test]
+async fn expired_messages_are_not_delivered() {
+    let (app, sc) = worker("").await;
+    let mut ce: serde_json::Value = serde_json::from_slice(&event("old", "t")).unwrap();
+    ce["expiration"] = json!("2000-01-01T00:00:00Z");
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &serde_json::to_vec(&ce).unwrap(),
+        "",
+    )
+    .await;
+    publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("fresh", "t"),
+        "",
+    )
+    .await;
+    let got = app.wait_for("/orders", 1).await;
+    assert_eq!(got[0].json()["id"], "fresh");
+    eventually("the expired one dead-lettered", || {
+        let store = sc.store.clone();
+        async move {
+            (!store
+                .messages("pubsub", "orders-dlq")
+                .await
+                .unwrap()
+                .is_empty())
+            .then_some(())
+        }
+    })
+    .await;
+    assert_eq!(app.requests_to("/orders").len(), 1);
+}
