@@ -214,8 +214,21 @@ pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Respo
     let items = store::load_tasks(ctx, &page.ids).await?;
     Ok(json(
         200,
-        &serde_json::json!({ "items": items, "nextCursor": page.next_cursor, "total": page.total }),
+        &TaskPage {
+            items,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        },
     ))
+}
+
+/// The body of `GET /api/tasks`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskPage {
+    items: Vec<Task>,
+    next_cursor: Option<String>,
+    total: usize,
 }
 
 /// `GET /api/tags` → `{items: [{tag, count}]}`.

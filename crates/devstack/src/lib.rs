@@ -16,5 +16,7 @@ pub mod gateway;
 pub mod host;
 pub mod manifest;
 pub mod scheduler;
+pub mod secrets;
 pub mod sidecar;
+pub mod stack;
 pub mod store;
