@@ -271,15 +271,7 @@ pub async fn complete<T: Transport>(
     request: &Request,
     id: &str,
 ) -> Result<Response, Problem> {
-    mutate(ctx, request, id, |task, now| {
-        let mut after = task.clone();
-        Ok(after.complete(now).then(|| Change {
-            kind: TaskChange::Completed,
-            before: Some(task.clone()),
-            after: Some(after),
-        }))
-    })
-    .await
+    change_status(ctx, request, id, TaskChange::Completed, Task::complete).await
 }
 
 /// `POST /api/tasks/{id}/reopen`: idempotent.
@@ -288,10 +280,22 @@ pub async fn reopen<T: Transport>(
     request: &Request,
     id: &str,
 ) -> Result<Response, Problem> {
+    change_status(ctx, request, id, TaskChange::Reopened, Task::reopen).await
+}
+
+/// A status transition; `transition` returns `false` when the task already
+/// had that status, which answers 200 without a change or an event.
+async fn change_status<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+    kind: TaskChange,
+    transition: fn(&mut Task, DateTime<Utc>) -> bool,
+) -> Result<Response, Problem> {
     mutate(ctx, request, id, |task, now| {
         let mut after = task.clone();
-        Ok(after.reopen(now).then(|| Change {
-            kind: TaskChange::Reopened,
+        Ok(transition(&mut after, now).then(|| Change {
+            kind,
             before: Some(task.clone()),
             after: Some(after),
         }))
