@@ -15,6 +15,8 @@ pub mod delivery;
 pub mod gateway;
 pub mod host;
 pub mod manifest;
+pub mod multiapp;
+pub mod proxy;
 pub mod scheduler;
 pub mod secrets;
 pub mod sidecar;

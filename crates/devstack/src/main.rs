@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use devstack::multiapp;
 use devstack::secrets::DevSecrets;
 use devstack::stack::{Stack, StackOptions};
 use tracing_subscriber::EnvFilter;
@@ -26,8 +27,31 @@ struct Cli {
 enum Command {
     /// Start every component, its sidecar and the gateway (the default).
     Up(UpArgs),
+    /// Only the Dapr side: a sidecar per app (plus the store, deliveries,
+    /// jobs, bindings) and a gateway, for apps served by `spin up`.
+    Sidecars(SidecarsArgs),
+    /// Print the app plan of the multi-app run file: `APP-ID APP-PORT SIDECAR-PORT` per line.
+    Plan(PlanArgs),
     /// Print a JWT for USER signed with the local secret (last line = the token).
     Token(TokenArgs),
+}
+
+#[derive(Args)]
+struct SidecarsArgs {
+    #[command(flatten)]
+    common: UpArgs,
+    /// The Dapr multi-app run file giving each app's appPort and daprHTTPPort.
+    #[arg(long, default_value = "dapr.yaml")]
+    dapr_yaml: PathBuf,
+    /// An app and its sidecar port, overriding dapr.yaml: ID=HOST:PORT@SIDECAR_PORT (repeatable).
+    #[arg(long = "serve-app")]
+    serve_apps: Vec<String>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[arg(long, default_value = "dapr.yaml")]
+    dapr_yaml: PathBuf,
 }
 
 #[derive(Args, Clone)]
@@ -72,6 +96,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Token(args)) => token(args),
+        Some(Command::Plan(args)) => plan(args),
+        Some(Command::Sidecars(args)) => sidecars(args),
         Some(Command::Up(args)) => up(args),
         None => up(cli.up),
     };
@@ -94,24 +120,65 @@ fn token(args: TokenArgs) -> Result<()> {
     Ok(())
 }
 
+fn plan(args: PlanArgs) -> Result<()> {
+    for app in multiapp::load(&args.dapr_yaml)? {
+        println!("{} {} {}", app.app_id, app.app.port(), app.sidecar_port);
+    }
+    Ok(())
+}
+
 fn up(args: UpArgs) -> Result<()> {
+    let (secrets, mut options) = stack_options(&args)?;
+    options.apps = (!args.apps.is_empty()).then_some(args.apps);
+    run(secrets, options)
+}
+
+/// Sidecars for apps served elsewhere: from dapr.yaml, then `--serve-app`.
+fn sidecars(args: SidecarsArgs) -> Result<()> {
+    let dapr_yaml = args.common.root.join(&args.dapr_yaml);
+    let mut planned = if args.serve_apps.is_empty() || dapr_yaml.exists() {
+        multiapp::load(&dapr_yaml)?
+    } else {
+        Vec::new()
+    };
+    for flag in &args.serve_apps {
+        let app = multiapp::parse_app_flag(flag)?;
+        planned.retain(|p| p.app_id != app.app_id);
+        planned.push(app);
+    }
+    let (secrets, mut options) = stack_options(&args.common)?;
+    options.apps = Some(Vec::new());
+    for app in planned {
+        options
+            .sidecar_ports
+            .insert(app.app_id.clone(), app.sidecar_port);
+        options.external_apps.insert(app.app_id, app.app);
+    }
+    run(secrets, options)
+}
+
+/// What `up` and `sidecars` share.
+fn stack_options(args: &UpArgs) -> Result<(DevSecrets, StackOptions)> {
+    let secrets = DevSecrets::load_or_create(&secrets_path(&args.state_dir))?;
+    let mut options = StackOptions::for_repo(&args.root, secrets.clone());
+    options.gateway = args.listen;
+    options.store = (!args.in_memory).then(|| args.state_dir.join("devstack.sqlite"));
+    options.api_token = args.dapr_api_token.clone();
+    options.smtp_port = args.smtp_port;
+    Ok((secrets, options))
+}
+
+fn run(secrets: DevSecrets, options: StackOptions) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(run(args))
+    runtime.block_on(serve(secrets, options))
 }
 
-async fn run(args: UpArgs) -> Result<()> {
-    let secrets = DevSecrets::load_or_create(&secrets_path(&args.state_dir))?;
-    let mut options = StackOptions::for_repo(&args.root, secrets.clone());
-    options.gateway = args.listen;
-    options.store = (!args.in_memory).then(|| args.state_dir.join("devstack.sqlite"));
-    options.apps = (!args.apps.is_empty()).then_some(args.apps);
-    options.api_token = args.dapr_api_token;
-    options.smtp_port = args.smtp_port;
+async fn serve(secrets: DevSecrets, options: StackOptions) -> Result<()> {
     let stack = Stack::start(options).await?;
 
     if let Some(gateway) = stack.gateway {

@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 use crate::config::{self, Resources};
 use crate::gateway::{self, GatewayOptions};
 use crate::host::{ComponentSettings, Host, ServeOptions};
+use crate::manifest::Manifest;
+use crate::proxy;
 use crate::secrets::DevSecrets;
 use crate::sidecar::{self, Peer, SidecarOptions};
 use crate::store::Store;
@@ -50,6 +52,9 @@ pub struct StackOptions {
     /// Apps served elsewhere that still get a sidecar here (app-id → where
     /// the app listens): `spin up` processes, or a test's subscriber.
     pub external_apps: BTreeMap<String, SocketAddr>,
+    /// Fixed sidecar ports by app-id (where `spin up -e DAPR_HTTP_PORT=…`
+    /// points); other sidecars get a free port.
+    pub sidecar_ports: BTreeMap<String, u16>,
     /// `DAPR_API_TOKEN`: sidecars require it, components are given it.
     pub api_token: Option<String>,
     /// Overrides the `email` binding's SMTP port.
@@ -70,6 +75,7 @@ impl StackOptions {
             bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             apps: None,
             external_apps: BTreeMap::new(),
+            sidecar_ports: BTreeMap::new(),
             api_token: None,
             smtp_port: None,
         }
@@ -123,11 +129,12 @@ impl Stack {
         let mut app_listeners = BTreeMap::new();
         let mut apps = BTreeMap::new();
         for app_id in hosted.iter().chain(options.external_apps.keys()) {
-            let sidecar = bind(options.bind_ip).await?;
+            let sidecar_port = options.sidecar_ports.get(app_id).copied().unwrap_or(0);
+            let sidecar = bind(options.bind_ip, sidecar_port).await?;
             let app_addr = match options.external_apps.get(app_id) {
                 Some(addr) => *addr,
                 None => {
-                    let listener = bind(options.bind_ip).await?;
+                    let listener = bind(options.bind_ip, 0).await?;
                     let addr = listener.local_addr()?;
                     app_listeners.insert(app_id.clone(), listener);
                     addr
@@ -195,8 +202,20 @@ impl Stack {
                 listener,
                 GatewayOptions {
                     per_component: settings,
-                    expose_prefixes: Some(PUBLIC_PREFIXES.iter().map(|p| p.to_string()).collect()),
+                    expose_prefixes: Some(public_prefixes()),
                 },
+            )?);
+        } else if options.manifest.exists() && !options.external_apps.is_empty() {
+            // Sidecars-only: the apps run elsewhere (`spin up`); the gateway
+            // forwards to them by the same routes.
+            let manifest = Manifest::load(&options.manifest)?;
+            let listener = gateway::bind(options.gateway).await?;
+            gateway_addr = Some(listener.local_addr()?);
+            listeners.push(proxy::serve(
+                &manifest,
+                listener,
+                options.external_apps.clone(),
+                public_prefixes(),
             )?);
         }
 
@@ -257,8 +276,12 @@ fn load_resources(options: &StackOptions) -> Result<Resources> {
     Ok(resources)
 }
 
-async fn bind(ip: IpAddr) -> Result<TcpListener> {
-    TcpListener::bind(SocketAddr::new(ip, 0))
+async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener> {
+    TcpListener::bind(SocketAddr::new(ip, port))
         .await
-        .with_context(|| format!("cannot bind a port on {ip}"))
+        .with_context(|| format!("cannot listen on {ip}:{port}"))
+}
+
+fn public_prefixes() -> Vec<String> {
+    PUBLIC_PREFIXES.iter().map(|p| p.to_string()).collect()
 }

@@ -1,0 +1,109 @@
+//! A gateway for apps devstack does not host (`devstack sidecars`, where
+//! `spin up` serves each component): routes every public request by the
+//! `spin.toml` routes — with the host's Spin-compatible [`Router`] — to the
+//! listener of the component that owns it, streaming both bodies (SSE works).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Result;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::host::routes::Router;
+use crate::manifest::Manifest;
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+struct Proxy {
+    router: Router,
+    /// component id → where it listens.
+    upstreams: BTreeMap<String, SocketAddr>,
+    expose_prefixes: Vec<String>,
+    client: Client<HttpConnector, Incoming>,
+}
+
+/// Serves the gateway on `listener`: paths under `expose_prefixes` are routed
+/// like `spin up` and forwarded to the owning component's address; anything
+/// else, or a component without an address, answers 404 (502 if it is down).
+pub fn serve(
+    manifest: &Manifest,
+    listener: TcpListener,
+    upstreams: BTreeMap<String, SocketAddr>,
+    expose_prefixes: Vec<String>,
+) -> Result<JoinHandle<()>> {
+    let router = Router::build(&manifest.http_triggers, None)?;
+    let proxy = Arc::new(Proxy {
+        router,
+        upstreams,
+        expose_prefixes,
+        client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+    });
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let proxy = proxy.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let proxy = proxy.clone();
+                    async move { Ok::<_, Infallible>(proxy.forward(request).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }))
+}
+
+impl Proxy {
+    async fn forward(&self, mut request: Request<Incoming>) -> Response<Body> {
+        let path = request.uri().path().to_string();
+        let exposed = self
+            .expose_prefixes
+            .iter()
+            .any(|p| path.starts_with(p.as_str()));
+        let upstream = exposed
+            .then(|| self.router.route(&path))
+            .flatten()
+            .and_then(|m| self.upstreams.get(&m.component_id).copied());
+        let Some(upstream) = upstream else {
+            return status(StatusCode::NOT_FOUND);
+        };
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let Ok(uri) = format!("http://{upstream}{path_and_query}").parse::<Uri>() else {
+            return status(StatusCode::BAD_REQUEST);
+        };
+        *request.uri_mut() = uri;
+        match self.client.request(request).await {
+            Ok(response) => response.map(|body| body.boxed()),
+            Err(err) => {
+                tracing::warn!(%upstream, error = %err, "gateway: component unreachable");
+                status(StatusCode::BAD_GATEWAY)
+            }
+        }
+    }
+}
+
+fn status(code: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Empty::new().map_err(|never| match never {}).boxed());
+    *response.status_mut() = code;
+    response
+}
