@@ -77,6 +77,21 @@ struct UpArgs {
     /// SMTP port for the `email` binding (default: the overlay's, 1025).
     #[arg(long)]
     smtp_port: Option<u16>,
+    /// More Dapr resource directories, applied after k8s/dapr and
+    /// devstack/components (later ones override by name; repeatable).
+    #[arg(long = "resources")]
+    resources: Vec<PathBuf>,
+    /// An app served elsewhere that gets a sidecar here, ID=HOST:PORT
+    /// (repeatable), e.g. a test's subscriber.
+    #[arg(long = "external-app", value_parser = parse_external_app)]
+    external_apps: Vec<(String, SocketAddr)>,
+}
+
+fn parse_external_app(flag: &str) -> Result<(String, SocketAddr), String> {
+    let usage = || format!("{flag:?}: expected ID=HOST:PORT, e.g. my-app=127.0.0.1:3200");
+    let (id, addr) = flag.split_once('=').ok_or_else(usage)?;
+    let addr = addr.trim().parse().map_err(|_| usage())?;
+    Ok((id.trim().to_string(), addr))
 }
 
 #[derive(Args)]
@@ -165,6 +180,10 @@ fn stack_options(args: &UpArgs) -> Result<(DevSecrets, StackOptions)> {
     options.store = (!args.in_memory).then(|| args.state_dir.join("devstack.sqlite"));
     options.api_token = args.dapr_api_token.clone();
     options.smtp_port = args.smtp_port;
+    options.resource_dirs.extend(args.resources.iter().cloned());
+    options
+        .external_apps
+        .extend(args.external_apps.iter().cloned());
     Ok((secrets, options))
 }
 

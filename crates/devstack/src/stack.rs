@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{self, Resources};
-use crate::gateway::{self, GatewayOptions};
+use crate::gateway;
 use crate::host::{ComponentSettings, Host, ServeOptions};
 use crate::manifest::Manifest;
 use crate::proxy;
@@ -187,7 +187,13 @@ impl Stack {
             for (app_id, listener) in app_listeners {
                 let serve = ServeOptions {
                     components: Some(vec![app_id.clone()]),
-                    per_component: settings.clone(),
+                    // Only this app's settings: the host refuses settings
+                    // for components a listener does not serve.
+                    per_component: settings
+                        .iter()
+                        .filter(|(id, _)| **id == app_id)
+                        .map(|(id, s)| (id.clone(), s.clone()))
+                        .collect(),
                     ..ServeOptions::default()
                 };
                 listeners.push(
@@ -197,12 +203,15 @@ impl Stack {
             }
             let listener = gateway::bind(options.gateway).await?;
             gateway_addr = Some(listener.local_addr()?);
-            listeners.push(gateway::serve(
-                host,
+            // Only the hosted apps' routes, like an ingress in front of the
+            // pods that exist: with `--app`, other components need not be built.
+            listeners.push(host.serve_with(
                 listener,
-                GatewayOptions {
+                ServeOptions {
+                    components: Some(hosted.clone()),
                     per_component: settings,
                     expose_prefixes: Some(public_prefixes()),
+                    ..ServeOptions::default()
                 },
             )?);
         } else if options.manifest.exists() && !options.external_apps.is_empty() {
