@@ -1,0 +1,1036 @@
+//! The project's deployment rules (DESIGN §1, §4, §7), checked on rendered
+//! objects. Schema validity says a manifest *can* be applied; these say it
+//! deploys *this* system correctly.
+//!
+//! [`check_objects`] holds the rules every object must meet wherever it is
+//! rendered (a SpinApp's annotations, a Component's scopes, …).
+//! [`check_deployable`] adds the rules that relate objects to each other and
+//! to the rest of the repository (spin.toml, scripts/deploy); it runs on the
+//! overlays, the renderings that are actually applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::kustomize::Resource;
+
+/// The Dapr app-ids, one per component with a sidecar (DESIGN §1).
+pub const APP_IDS: [&str; 5] = ["task-api", "audit", "notify", "recurrence", "sync-relay"];
+
+/// The image every SpinApp carries in k8s/apps; each overlay replaces it.
+pub const PLACEHOLDER_IMAGE: &str = "registry.invalid/todo:set-by-overlay";
+
+/// What the rules need to know about the rest of the repository.
+#[derive(Debug, Default, Clone)]
+pub struct RepoFacts {
+    /// spin.toml components by name.
+    pub components: BTreeMap<String, SpinComponent>,
+    /// Secrets scripts/deploy creates (always, or on demand).
+    pub deploy_secrets: BTreeSet<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SpinComponent {
+    pub routes: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    pub allowed_outbound_hosts: Vec<String>,
+}
+
+impl RepoFacts {
+    /// Reads spin.toml and scripts/deploy under `repo`.
+    pub fn load(repo: &Path) -> Result<RepoFacts> {
+        let manifest = repo.join("spin.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .with_context(|| format!("reading {}", manifest.display()))?;
+        let mut facts = RepoFacts::from_spin_toml(&text)?;
+        let deploy = repo.join("scripts/deploy");
+        let script = std::fs::read_to_string(&deploy)
+            .with_context(|| format!("reading {}", deploy.display()))?;
+        facts.deploy_secrets = deploy_secrets(&script);
+        Ok(facts)
+    }
+
+    /// Reads only spin.toml under `repo` (no deploy script: no secrets known).
+    pub fn load_spin_toml_only(repo: &Path) -> Result<RepoFacts> {
+        let manifest = repo.join("spin.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .with_context(|| format!("reading {}", manifest.display()))?;
+        RepoFacts::from_spin_toml(&text)
+    }
+
+    pub fn from_spin_toml(text: &str) -> Result<RepoFacts> {
+        let doc: toml::Value = toml::from_str(text).context("spin.toml is not valid TOML")?;
+        let mut components: BTreeMap<String, SpinComponent> = BTreeMap::new();
+        if let Some(table) = doc.get("component").and_then(toml::Value::as_table) {
+            for (name, c) in table {
+                let strings = |key: &str| -> Vec<String> {
+                    c.get(key)
+                        .and_then(toml::Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let environment = c
+                    .get("environment")
+                    .and_then(toml::Value::as_table)
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                components.insert(
+                    name.clone(),
+                    SpinComponent {
+                        routes: Vec::new(),
+                        environment,
+                        allowed_outbound_hosts: strings("allowed_outbound_hosts"),
+                    },
+                );
+            }
+        }
+        let triggers = doc
+            .get("trigger")
+            .and_then(|t| t.get("http"))
+            .and_then(toml::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for t in triggers {
+            let (Some(route), Some(component)) = (
+                t.get("route").and_then(toml::Value::as_str),
+                t.get("component").and_then(toml::Value::as_str),
+            ) else {
+                continue;
+            };
+            if let Some(c) = components.get_mut(component) {
+                c.routes.push(route.to_string());
+            }
+        }
+        Ok(RepoFacts {
+            components,
+            deploy_secrets: BTreeSet::new(),
+        })
+    }
+}
+
+/// The names in scripts/deploy's `GENERATED_SECRETS=(…)` and
+/// `OPTIONAL_SECRETS=(…)` arrays.
+pub fn deploy_secrets(script: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in script.lines() {
+        let line = line.trim().trim_start_matches("readonly ");
+        for prefix in ["GENERATED_SECRETS=(", "OPTIONAL_SECRETS=("] {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let list = rest.split(')').next().unwrap_or("");
+                out.extend(
+                    list.split_whitespace()
+                        .map(|s| s.trim_matches('"').to_string()),
+                );
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Small accessors
+
+fn s<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+fn list<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn strings(v: &Value, pointer: &str) -> Vec<String> {
+    list(v, pointer)
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `spec.metadata` of a Dapr Component as name → item.
+fn component_meta(c: &Value) -> BTreeMap<String, &Value> {
+    list(c, "/spec/metadata")
+        .iter()
+        .filter_map(|m| Some((m.get("name")?.as_str()?.to_string(), m)))
+        .collect()
+}
+
+fn meta_value<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
+    list(c, "/spec/metadata")
+        .iter()
+        .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
+        .and_then(|m| m.get("value"))
+        .and_then(Value::as_str)
+}
+
+fn int(v: &Value, pointer: &str) -> Option<i64> {
+    let x = v.pointer(pointer)?;
+    x.as_i64().or_else(|| x.as_str()?.parse().ok())
+}
+
+fn of_kind<'a>(
+    rs: &'a [Resource],
+    group: &str,
+    kind: &str,
+) -> impl Iterator<Item = &'a Resource> + 'a {
+    let (group, kind) = (group.to_string(), kind.to_string());
+    rs.iter()
+        .filter(move |r| r.group() == group && r.kind() == kind)
+}
+
+// ---------------------------------------------------------------------------
+// Rules on single objects
+
+/// Rules each object must meet wherever it is rendered.
+pub fn check_objects(rs: &[Resource]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rs {
+        let v = &r.value;
+        let at = r.describe();
+        match (r.group(), r.kind()) {
+            ("", "Secret") => out.push(format!(
+                "{at}: Secrets are generated by scripts/deploy and never committed"
+            )),
+            ("core.spinkube.dev", "SpinApp") => spinapp(r, &mut out),
+            ("dapr.io", "Component") => component(r, &mut out),
+            ("dapr.io", "Subscription") => subscription(r, &mut out),
+            ("dapr.io", "Resiliency") => resiliency(r, &mut out),
+            ("dapr.io", "Configuration") if s(v, "/spec/tracing/samplingRate").is_none() => {
+                out.push(format!(
+                    "{at}: spec.tracing.samplingRate is required (tracing is part of the contract)"
+                ));
+            }
+            ("kafka.strimzi.io", "KafkaTopic") => {
+                match int(v, "/spec/partitions") {
+                    Some(p) if p >= 3 => {}
+                    other => out.push(format!("{at}: partitions must be ≥ 3 (is {other:?})")),
+                }
+                if v.pointer("/spec/config/retention.ms").is_none()
+                    && v.pointer("/spec/config/retention.bytes").is_none()
+                {
+                    out.push(format!(
+                        "{at}: set a retention (config retention.ms or retention.bytes)"
+                    ));
+                }
+                if s(v, "/metadata/labels/strimzi.io~1cluster").is_none() {
+                    out.push(format!(
+                        "{at}: label strimzi.io/cluster names the Kafka cluster and is required"
+                    ));
+                }
+            }
+            ("kafka.strimzi.io", "KafkaNodePool")
+                if s(v, "/metadata/labels/strimzi.io~1cluster").is_none() =>
+            {
+                out.push(format!("{at}: label strimzi.io/cluster is required"));
+            }
+            ("networking.k8s.io", "Ingress") => ingress(r, &mut out),
+            ("apps", "Deployment") | ("apps", "StatefulSet") => workload(r, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn spinapp(r: &Resource, out: &mut Vec<String>) {
+    let v = &r.value;
+    let at = r.describe();
+    let name = r.name();
+    if !APP_IDS.contains(&name) {
+        out.push(format!(
+            "{at}: SpinApp name must be one of the app-ids {APP_IDS:?}"
+        ));
+    }
+    if s(v, "/spec/executor") != Some("containerd-shim-spin") {
+        out.push(format!("{at}: spec.executor must be containerd-shim-spin"));
+    }
+    let components = strings(v, "/spec/components");
+    if components != [name.to_string()] {
+        out.push(format!(
+            "{at}: spec.components must be [{name}] (selective deployment of one component), is {components:?}"
+        ));
+    }
+    let pa = |key: &str| {
+        s(
+            v,
+            &format!("/spec/podAnnotations/{}", key.replace('/', "~1")),
+        )
+    };
+    for (key, want) in [
+        ("dapr.io/enabled", "true"),
+        ("dapr.io/app-id", name),
+        ("dapr.io/app-port", "80"),
+        ("dapr.io/app-protocol", "http"),
+        ("dapr.io/app-token-secret", "app-api-token"),
+    ] {
+        if pa(key) != Some(want) {
+            out.push(format!(
+                "{at}: spec.podAnnotations[{key}] must be {want:?}, is {:?}",
+                pa(key)
+            ));
+        }
+    }
+    if pa("dapr.io/config").is_none() {
+        out.push(format!(
+            "{at}: spec.podAnnotations[dapr.io/config] is required (tracing, secret scopes)"
+        ));
+    }
+    if let Some(meta) = v
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+    {
+        for key in meta.keys().filter(|k| k.starts_with("dapr.io/")) {
+            out.push(format!(
+                "{at}: annotation {key} on the SpinApp's metadata never reaches the pod; put it in spec.podAnnotations"
+            ));
+        }
+    }
+    let health = format!("/healthz/{name}");
+    for probe in ["readiness", "liveness"] {
+        let path = s(v, &format!("/spec/checks/{probe}/httpGet/path"));
+        if path != Some(health.as_str()) {
+            out.push(format!(
+                "{at}: spec.checks.{probe}.httpGet.path must be {health}, is {path:?}"
+            ));
+        }
+    }
+    for kind in ["requests", "limits"] {
+        for res in ["cpu", "memory"] {
+            if kind == "limits" && res == "cpu" {
+                continue;
+            }
+            if v.pointer(&format!("/spec/resources/{kind}/{res}"))
+                .is_none()
+            {
+                out.push(format!("{at}: spec.resources.{kind}.{res} is required"));
+            }
+        }
+    }
+    if s(v, "/spec/serviceAccountName").is_none() {
+        out.push(format!(
+            "{at}: spec.serviceAccountName is required (the sidecar reads secrets with it)"
+        ));
+    }
+}
+
+/// Metadata names whose value must come from a secret, never inline.
+fn is_secret_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n.contains("token") || n.contains("connectionstring") || n == "user"
+}
+
+fn component(r: &Resource, out: &mut Vec<String>) {
+    let v = &r.value;
+    let at = r.describe();
+    let scopes = strings(v, "/scopes");
+    if scopes.is_empty() {
+        out.push(format!(
+            "{at}: every Component must be scoped (top-level `scopes`) to the app-ids that use it"
+        ));
+    }
+    for sc in &scopes {
+        if !APP_IDS.contains(&sc.as_str()) {
+            out.push(format!("{at}: scope {sc} is not an app-id"));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for m in list(v, "/spec/metadata") {
+        let Some(name) = m.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if !seen.insert(name.to_ascii_lowercase()) {
+            out.push(format!("{at}: metadata {name} is set twice"));
+        }
+        if is_secret_field(name) && m.get("value").is_some() {
+            out.push(format!(
+                "{at}: metadata {name} holds a secret: use secretKeyRef, never an inline value"
+            ));
+        }
+    }
+    let ty = s(v, "/spec/type").unwrap_or("");
+    let version = s(v, "/spec/version").unwrap_or("");
+    let expect = |out: &mut Vec<String>, want_type: &str, want_version: &str| {
+        if ty != want_type || version != want_version {
+            out.push(format!(
+                "{at}: must be {want_type} {want_version} (DESIGN §7), is {ty} {version}"
+            ));
+        }
+    };
+    let meta = component_meta(v);
+    match r.name() {
+        "statestore" => {
+            expect(out, "state.postgresql", "v2");
+            if meta
+                .get("connectionString")
+                .and_then(|m| m.get("secretKeyRef"))
+                .is_none()
+            {
+                out.push(format!(
+                    "{at}: connectionString must come from a secretKeyRef"
+                ));
+            }
+        }
+        "kafka-pubsub" => {
+            expect(out, "pubsub.kafka", "v1");
+            if meta_value(v, "initialOffset") != Some("oldest") {
+                out.push(format!("{at}: initialOffset must be oldest (a consumer deployed after its producer misses nothing)"));
+            }
+            for key in ["brokers", "authType"] {
+                if !meta.contains_key(key) {
+                    out.push(format!("{at}: metadata {key} is required"));
+                }
+            }
+            if meta.contains_key("consumerGroup") {
+                out.push(format!("{at}: leave consumerGroup unset: it defaults to the app-id, one group per subscriber"));
+            }
+        }
+        "todo-secrets" => expect(out, "secretstores.kubernetes", "v1"),
+        "outbox-sweep" => {
+            expect(out, "bindings.cron", "v1");
+            if meta_value(v, "route") != Some("/internal/outbox-sweep") {
+                out.push(format!("{at}: route must be /internal/outbox-sweep"));
+            }
+            if scopes != ["task-api"] {
+                out.push(format!("{at}: must be scoped to task-api only"));
+            }
+        }
+        "email" => {
+            expect(out, "bindings.smtp", "v1");
+            if scopes != ["notify"] {
+                out.push(format!("{at}: must be scoped to notify only"));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn subscription(r: &Resource, out: &mut Vec<String>) {
+    let v = &r.value;
+    let at = r.describe();
+    if r.api_version() != "dapr.io/v2alpha1" {
+        out.push(format!(
+            "{at}: Subscriptions are dapr.io/v2alpha1 (routing rules), is {}",
+            r.api_version()
+        ));
+    }
+    let scopes = strings(v, "/scopes");
+    if scopes.is_empty() {
+        out.push(format!(
+            "{at}: top-level `scopes` must name the consuming app-id"
+        ));
+    }
+    for sc in &scopes {
+        if !APP_IDS.contains(&sc.as_str()) {
+            out.push(format!("{at}: scope {sc} is not an app-id"));
+        }
+    }
+    let topic = s(v, "/spec/topic").unwrap_or("");
+    match s(v, "/spec/deadLetterTopic") {
+        Some(dlq) if !dlq.is_empty() && dlq != topic => {}
+        other => out.push(format!(
+            "{at}: a deadLetterTopic (≠ topic) is required, is {other:?}"
+        )),
+    }
+    let mut paths: Vec<&str> = list(v, "/spec/routes/rules")
+        .iter()
+        .filter_map(|rule| rule.get("path").and_then(Value::as_str))
+        .collect();
+    paths.extend(s(v, "/spec/routes/default"));
+    if paths.is_empty() {
+        out.push(format!("{at}: routes need a rule or a default"));
+    }
+    for p in paths {
+        if !p.starts_with("/events/") {
+            out.push(format!(
+                "{at}: delivery route {p} must be under /events/ (DESIGN §4)"
+            ));
+        }
+    }
+}
+
+fn resiliency(r: &Resource, out: &mut Vec<String>) {
+    let v = &r.value;
+    let at = r.describe();
+    if strings(v, "/scopes").is_empty() {
+        out.push(format!("{at}: top-level `scopes` is required"));
+    }
+    if let Some(policy) = s(v, "/spec/targets/components/kafka-pubsub/inbound/retry") {
+        let max = v
+            .pointer(&format!("/spec/policies/retries/{policy}/maxRetries"))
+            .and_then(Value::as_i64);
+        match max {
+            Some(n) if n >= 0 => {}
+            other => out.push(format!(
+                "{at}: retry policy {policy} for deliveries must be bounded (maxRetries ≥ 0, then the dead-letter topic), is {other:?}"
+            )),
+        }
+    }
+}
+
+fn ingress(r: &Resource, out: &mut Vec<String>) {
+    let v = &r.value;
+    let at = r.describe();
+    if v.pointer("/spec/defaultBackend").is_some() {
+        out.push(format!("{at}: no defaultBackend: only /api is exposed"));
+    }
+    if s(v, "/spec/ingressClassName").is_none() {
+        out.push(format!("{at}: spec.ingressClassName is required"));
+    }
+    for rule in list(v, "/spec/rules") {
+        for p in list(rule, "/http/paths") {
+            let path = p.get("path").and_then(Value::as_str).unwrap_or("");
+            if !(path == "/api" || path.starts_with("/api/")) {
+                out.push(format!(
+                    "{at}: path {path:?} is outside /api (only the public API is exposed)"
+                ));
+            }
+        }
+    }
+}
+
+fn workload(r: &Resource, out: &mut Vec<String>) {
+    let v = &r.value;
+    let at = r.describe();
+    let labels = v
+        .pointer("/spec/template/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(sel) = v
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+    {
+        for (k, want) in sel {
+            if labels.get(k) != Some(want) {
+                out.push(format!(
+                    "{at}: selector {k}={want} does not match the pod template's labels"
+                ));
+            }
+        }
+    }
+    for c in list(v, "/spec/template/spec/containers") {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+        let last = image.rsplit('/').next().unwrap_or("");
+        if !(last.contains(':') || image.contains('@')) || image.ends_with(":latest") {
+            out.push(format!(
+                "{at}: container {name}: image {image} must be pinned to a version"
+            ));
+        }
+        for probe in ["readinessProbe", "livenessProbe"] {
+            if c.get(probe).is_none() {
+                out.push(format!("{at}: container {name}: {probe} is required"));
+            }
+        }
+        for res in ["cpu", "memory"] {
+            if c.pointer(&format!("/resources/requests/{res}")).is_none() {
+                out.push(format!(
+                    "{at}: container {name}: resources.requests.{res} is required"
+                ));
+            }
+        }
+        if c.pointer("/resources/limits/memory").is_none() {
+            out.push(format!(
+                "{at}: container {name}: resources.limits.memory is required"
+            ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rules on a deployable rendering (an overlay)
+
+/// Rules on a complete rendering (an overlay): cross-references between the
+/// objects and with the rest of the repository.
+pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
+    let mut out = Vec::new();
+
+    // One namespace, which the rendering creates.
+    let namespaces: BTreeSet<&str> = rs
+        .iter()
+        .filter(|r| !crate::kustomize::is_cluster_scoped(r.kind()))
+        .map(|r| r.namespace())
+        .collect();
+    let ns = match namespaces.iter().collect::<Vec<_>>().as_slice() {
+        [one] if !one.is_empty() => one.to_string(),
+        other => {
+            out.push(format!(
+                "all objects must be in one namespace, found {other:?}"
+            ));
+            String::new()
+        }
+    };
+    if !rs.iter().any(|r| r.kind() == "Namespace" && r.name() == ns) {
+        out.push(format!("the Namespace {ns} is not part of the rendering"));
+    }
+
+    let by = |group: &str, kind: &str| -> BTreeMap<String, &Resource> {
+        of_kind(rs, group, kind)
+            .map(|r| (r.name().to_string(), r))
+            .collect()
+    };
+    let spinapps = by("core.spinkube.dev", "SpinApp");
+    let executors = by("core.spinkube.dev", "SpinAppExecutor");
+    let components = by("dapr.io", "Component");
+    let configurations = by("dapr.io", "Configuration");
+    let accounts = by("", "ServiceAccount");
+    let kafkas = by("kafka.strimzi.io", "Kafka");
+    let topics = by("kafka.strimzi.io", "KafkaTopic");
+    let services = by("", "Service");
+
+    // The five SpinApps, one per app-id, and every spin.toml component with a
+    // sidecar has one.
+    let names: BTreeSet<&str> = spinapps.keys().map(String::as_str).collect();
+    let want: BTreeSet<&str> = APP_IDS.into_iter().collect();
+    if names != want {
+        out.push(format!("SpinApps must be exactly {want:?}, are {names:?}"));
+    }
+    for c in facts.components.keys() {
+        if c != "web" && !spinapps.contains_key(c) {
+            out.push(format!("spin.toml component {c} has no SpinApp"));
+        }
+    }
+
+    let secrets_read: BTreeSet<String> = ["jwt-secret", "app-api-token"].map(String::from).into();
+    for (name, app) in &spinapps {
+        let v = &app.value;
+        let at = app.describe();
+        match s(v, "/spec/image") {
+            Some(PLACEHOLDER_IMAGE) | None => {
+                out.push(format!("{at}: the overlay must set spec.image"))
+            }
+            Some(_) => {}
+        }
+        // Executor in the namespace, running the Spin shim.
+        let exec = s(v, "/spec/executor").unwrap_or("");
+        match executors.get(exec) {
+            None => out.push(format!(
+                "{at}: SpinAppExecutor {exec} is not in the rendering (it is namespaced)"
+            )),
+            Some(e) => {
+                if s(&e.value, "/spec/deploymentConfig/runtimeClassName")
+                    != Some("wasmtime-spin-v2")
+                    || e.value.pointer("/spec/createDeployment") != Some(&Value::Bool(true))
+                {
+                    out.push(format!(
+                        "{}: must create Deployments with runtimeClassName wasmtime-spin-v2",
+                        e.describe()
+                    ));
+                }
+            }
+        }
+        // Service account that may read the two secrets.
+        let sa = s(v, "/spec/serviceAccountName").unwrap_or("");
+        if !accounts.contains_key(sa) {
+            out.push(format!("{at}: ServiceAccount {sa} is not in the rendering"));
+        } else {
+            let granted = secrets_granted(rs, sa, &ns);
+            for secret in &secrets_read {
+                if !granted.contains(secret) && !granted.contains("*") {
+                    out.push(format!("{at}: ServiceAccount {sa} may not `get` secret {secret}, which its sidecar reads through todo-secrets"));
+                }
+            }
+        }
+        // Dapr Configuration exists, and lets the app read its secrets.
+        let config = s(v, "/spec/podAnnotations/dapr.io~1config").unwrap_or("");
+        match configurations.get(config) {
+            None => out.push(format!(
+                "{at}: Dapr Configuration {config} is not in the rendering"
+            )),
+            Some(c) => {
+                for scope in list(&c.value, "/spec/secrets/scopes") {
+                    if scope.get("storeName").and_then(Value::as_str) == Some("todo-secrets")
+                        && scope.get("defaultAccess").and_then(Value::as_str) == Some("deny")
+                    {
+                        let allowed = strings(scope, "/allowedSecrets");
+                        for secret in &secrets_read {
+                            if !allowed.contains(secret) {
+                                out.push(format!("{}: secret scope of todo-secrets denies {secret}, which {name} reads", c.describe()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // spin.toml agrees: health route, the Dapr names the component uses.
+        if let Some(sc) = facts.components.get(name.as_str()) {
+            let health = format!("/healthz/{name}");
+            if !sc.routes.contains(&health) {
+                out.push(format!(
+                    "{at}: spin.toml has no route {health} for the probes"
+                ));
+            }
+            for (var, block) in [
+                ("STATE_STORE", "state"),
+                ("PUBSUB_NAME", "pubsub"),
+                ("SECRET_STORE", "secretstores"),
+            ] {
+                let Some(store) = sc.environment.get(var) else {
+                    continue;
+                };
+                match components.get(store.as_str()) {
+                    None => out.push(format!(
+                        "{at}: spin.toml sets {var}={store} but there is no Component {store}"
+                    )),
+                    Some(c) => {
+                        let ty = s(&c.value, "/spec/type").unwrap_or("");
+                        if !ty.starts_with(&format!("{block}.")) {
+                            out.push(format!(
+                                "{at}: {var}={store} is a {ty}, not a {block} component"
+                            ));
+                        }
+                        if !strings(&c.value, "/scopes").iter().any(|x| x == name) {
+                            out.push(format!(
+                                "{at}: Component {store} (spin.toml {var}) is not scoped to {name}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Access-control policies name the namespace the callers run in.
+    for c in configurations.values() {
+        for p in list(&c.value, "/spec/accessControl/policies") {
+            if let Some(pns) = p.get("namespace").and_then(Value::as_str) {
+                if pns != ns {
+                    out.push(format!("{}: accessControl policy for {} names namespace {pns}, the apps run in {ns}", c.describe(), p.get("appId").and_then(Value::as_str).unwrap_or("?")));
+                }
+            }
+            if let Some(app) = p.get("appId").and_then(Value::as_str) {
+                if !spinapps.contains_key(app) {
+                    out.push(format!(
+                        "{}: accessControl names unknown app-id {app}",
+                        c.describe()
+                    ));
+                }
+            }
+        }
+    }
+
+    // Components are scoped to apps that exist.
+    for c in components.values() {
+        for sc in strings(&c.value, "/scopes") {
+            if !spinapps.contains_key(&sc) {
+                out.push(format!("{}: scope {sc} has no SpinApp", c.describe()));
+            }
+        }
+    }
+
+    // Subscriptions: pub/sub component in scope, topics exist (Strimzi).
+    for sub in of_kind(rs, "dapr.io", "Subscription") {
+        let v = &sub.value;
+        let at = sub.describe();
+        let pubsub = s(v, "/spec/pubsubname").unwrap_or("");
+        match components.get(pubsub) {
+            None => out.push(format!(
+                "{at}: pubsub {pubsub} is not a Component of the rendering"
+            )),
+            Some(c) => {
+                if !s(&c.value, "/spec/type")
+                    .unwrap_or("")
+                    .starts_with("pubsub.")
+                {
+                    out.push(format!("{at}: {pubsub} is not a pub/sub component"));
+                }
+                let scopes = strings(&c.value, "/scopes");
+                for app in strings(v, "/scopes") {
+                    if !scopes.contains(&app) {
+                        out.push(format!(
+                            "{at}: subscriber {app} is not in the scopes of {pubsub}"
+                        ));
+                    }
+                    if !spinapps.contains_key(&app) {
+                        out.push(format!("{at}: subscriber {app} has no SpinApp"));
+                    }
+                }
+            }
+        }
+        if !kafkas.is_empty() {
+            for field in ["/spec/topic", "/spec/deadLetterTopic"] {
+                let Some(topic) = s(v, field) else { continue };
+                let exists = topics
+                    .values()
+                    .any(|t| s(&t.value, "/spec/topicName").unwrap_or(t.name()) == topic);
+                if !exists {
+                    out.push(format!("{at}: no KafkaTopic for {topic} ({field}); the broker does not auto-create topics"));
+                }
+            }
+        }
+    }
+
+    // Kafka: brokers, replication, the Dapr component's bootstrap address.
+    for k in kafkas.values() {
+        kafka_cluster(rs, k, &topics, &mut out);
+    }
+    if let Some(pubsub) = components.get("kafka-pubsub") {
+        if !kafkas.is_empty() {
+            let brokers = meta_value(&pubsub.value, "brokers").unwrap_or("");
+            let ok = kafkas.values().any(|k| {
+                list(&k.value, "/spec/kafka/listeners").iter().any(|l| {
+                    l.get("tls") == Some(&Value::Bool(false))
+                        && l.get("type").and_then(Value::as_str) == Some("internal")
+                        && brokers
+                            == format!(
+                                "{}-kafka-bootstrap:{}",
+                                k.name(),
+                                l.get("port").and_then(Value::as_i64).unwrap_or(0)
+                            )
+                })
+            });
+            if !ok {
+                out.push(format!("{}: brokers {brokers:?} is not the bootstrap service of a plain internal listener of the Strimzi cluster", pubsub.describe()));
+            }
+            if meta_value(&pubsub.value, "authType") != Some("none") {
+                out.push(format!("{}: the in-cluster Strimzi listener has no client authentication: authType must be none", pubsub.describe()));
+            }
+        }
+    }
+
+    // Ingress → SpinApp services on port 80.
+    for ing in of_kind(rs, "networking.k8s.io", "Ingress") {
+        for rule in list(&ing.value, "/spec/rules") {
+            for p in list(rule, "/http/paths") {
+                let svc = s(p, "/backend/service/name").unwrap_or("");
+                let port = p
+                    .pointer("/backend/service/port/number")
+                    .and_then(Value::as_i64);
+                if !spinapps.contains_key(svc) || port != Some(80) {
+                    out.push(format!(
+                        "{}: backend {svc}:{port:?} must be a SpinApp's Service on port 80",
+                        ing.describe()
+                    ));
+                }
+            }
+        }
+    }
+
+    // Services select a workload; StatefulSets name their Service.
+    let templates: Vec<&serde_json::Map<String, Value>> = rs
+        .iter()
+        .filter(|r| matches!(r.kind(), "Deployment" | "StatefulSet"))
+        .filter_map(|r| {
+            r.value
+                .pointer("/spec/template/metadata/labels")?
+                .as_object()
+        })
+        .collect();
+    for svc in services.values() {
+        let Some(sel) = svc
+            .value
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        if !templates
+            .iter()
+            .any(|t| sel.iter().all(|(k, v)| t.get(k) == Some(v)))
+        {
+            out.push(format!(
+                "{}: selector matches no pod template of the rendering",
+                svc.describe()
+            ));
+        }
+    }
+    for ss in of_kind(rs, "apps", "StatefulSet") {
+        let name = s(&ss.value, "/spec/serviceName").unwrap_or("");
+        if !services.contains_key(name) {
+            out.push(format!(
+                "{}: serviceName {name} is not a Service of the rendering",
+                ss.describe()
+            ));
+        }
+    }
+
+    // Every secret referenced is one scripts/deploy creates.
+    for (secret, by) in referenced_secrets(rs) {
+        if !facts.deploy_secrets.contains(&secret) {
+            out.push(format!("{by} refers to secret {secret}, which scripts/deploy does not create (GENERATED_SECRETS / OPTIONAL_SECRETS)"));
+        }
+    }
+    out
+}
+
+/// Secret names `sa` may `get` (through RoleBindings in `ns`).
+fn secrets_granted(rs: &[Resource], sa: &str, ns: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for rb in of_kind(rs, "rbac.authorization.k8s.io", "RoleBinding") {
+        let binds = list(&rb.value, "/subjects").iter().any(|sub| {
+            s(sub, "/kind") == Some("ServiceAccount")
+                && s(sub, "/name") == Some(sa)
+                && s(sub, "/namespace").unwrap_or(ns) == ns
+        });
+        if !binds || s(&rb.value, "/roleRef/kind") != Some("Role") {
+            continue;
+        }
+        let role = s(&rb.value, "/roleRef/name").unwrap_or("");
+        for r in of_kind(rs, "rbac.authorization.k8s.io", "Role").filter(|r| r.name() == role) {
+            for rule in list(&r.value, "/rules") {
+                let groups = strings(rule, "/apiGroups");
+                let resources = strings(rule, "/resources");
+                let verbs = strings(rule, "/verbs");
+                if groups.iter().any(|g| g.is_empty() || g == "*")
+                    && resources.iter().any(|x| x == "secrets" || x == "*")
+                    && verbs.iter().any(|x| x == "get" || x == "*")
+                {
+                    let names = strings(rule, "/resourceNames");
+                    if names.is_empty() {
+                        out.insert("*".to_string());
+                    }
+                    out.extend(names);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every Kubernetes secret the rendering refers to, with who refers to it.
+pub fn referenced_secrets(rs: &[Resource]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for r in rs {
+        let v = &r.value;
+        match (r.group(), r.kind()) {
+            ("core.spinkube.dev", "SpinApp") => {
+                for key in ["dapr.io~1app-token-secret", "dapr.io~1api-token-secret"] {
+                    if let Some(name) = s(v, &format!("/spec/podAnnotations/{key}")) {
+                        out.insert(name.to_string(), r.describe());
+                    }
+                }
+            }
+            // secretKeyRefs resolve against Kubernetes secrets unless the
+            // component names another secret store.
+            ("dapr.io", "Component") if v.pointer("/auth/secretStore").is_none() => {
+                for m in list(v, "/spec/metadata") {
+                    if let Some(name) = s(m, "/secretKeyRef/name") {
+                        out.insert(name.to_string(), r.describe());
+                    }
+                }
+            }
+            ("rbac.authorization.k8s.io", "Role") => {
+                for rule in list(v, "/rules") {
+                    if strings(rule, "/resources").iter().any(|x| x == "secrets") {
+                        for name in strings(rule, "/resourceNames") {
+                            out.insert(name, r.describe());
+                        }
+                    }
+                }
+            }
+            ("apps", "Deployment") | ("apps", "StatefulSet") => {
+                let spec = v
+                    .pointer("/spec/template/spec")
+                    .cloned()
+                    .unwrap_or_default();
+                for c in list(&spec, "/containers")
+                    .iter()
+                    .chain(list(&spec, "/initContainers"))
+                {
+                    for e in list(c, "/env") {
+                        if let Some(name) = s(e, "/valueFrom/secretKeyRef/name") {
+                            out.insert(name.to_string(), r.describe());
+                        }
+                    }
+                    for e in list(c, "/envFrom") {
+                        if let Some(name) = s(e, "/secretRef/name") {
+                            out.insert(name.to_string(), r.describe());
+                        }
+                    }
+                }
+                for vol in list(&spec, "/volumes") {
+                    if let Some(name) = s(vol, "/secret/secretName") {
+                        out.insert(name.to_string(), r.describe());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn kafka_cluster(
+    rs: &[Resource],
+    k: &Resource,
+    topics: &BTreeMap<String, &Resource>,
+    out: &mut Vec<String>,
+) {
+    let at = k.describe();
+    let name = k.name();
+    let pools: Vec<&Resource> = of_kind(rs, "kafka.strimzi.io", "KafkaNodePool")
+        .filter(|p| s(&p.value, "/metadata/labels/strimzi.io~1cluster") == Some(name))
+        .collect();
+    let count = |role: &str| -> i64 {
+        pools
+            .iter()
+            .filter(|p| strings(&p.value, "/spec/roles").iter().any(|r| r == role))
+            .map(|p| int(&p.value, "/spec/replicas").unwrap_or(0))
+            .sum()
+    };
+    let brokers = count("broker");
+    let controllers = count("controller");
+    if brokers < 1 || controllers < 1 {
+        out.push(format!("{at}: node pools must provide brokers and controllers (KRaft), have {brokers} and {controllers}"));
+    }
+    if k.value
+        .pointer("/spec/entityOperator/topicOperator")
+        .is_none()
+    {
+        out.push(format!(
+            "{at}: entityOperator.topicOperator is required to reconcile the KafkaTopics"
+        ));
+    }
+    let config = |key: &str| int(&k.value, &format!("/spec/kafka/config/{key}"));
+    for key in [
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "default.replication.factor",
+    ] {
+        if let Some(n) = config(key) {
+            if n > brokers {
+                out.push(format!("{at}: {key} {n} exceeds the {brokers} broker(s)"));
+            }
+        }
+    }
+    let cluster_isr = config("min.insync.replicas").unwrap_or(1);
+    for t in topics
+        .values()
+        .filter(|t| s(&t.value, "/metadata/labels/strimzi.io~1cluster") == Some(name))
+    {
+        let replicas = int(&t.value, "/spec/replicas").unwrap_or(1);
+        if replicas > brokers {
+            out.push(format!(
+                "{}: replicas {replicas} exceeds the {brokers} broker(s)",
+                t.describe()
+            ));
+        }
+        let isr = int(&t.value, "/spec/config/min.insync.replicas").unwrap_or(cluster_isr);
+        if isr > replicas {
+            out.push(format!(
+                "{}: min.insync.replicas {isr} > replicas {replicas}: every write would fail",
+                t.describe()
+            ));
+        }
+    }
+    for t in topics.values() {
+        if let Some(c) = s(&t.value, "/metadata/labels/strimzi.io~1cluster") {
+            if !rs.iter().any(|r| r.kind() == "Kafka" && r.name() == c) {
+                out.push(format!(
+                    "{}: cluster {c} is not in the rendering",
+                    t.describe()
+                ));
+            }
+        }
+    }
+}
