@@ -168,6 +168,53 @@ pub struct Hosting {
     pub file_store: bool,
     /// Where the `email` binding sends mail (`StackOptions::smtp_port`).
     pub smtp_port: Option<u16>,
+    /// Run devstack as `devstack sidecars` does (no Wasm host in the stack):
+    /// the apps are served by a separate [`Host`] on ports announced up
+    /// front, each told its fixed sidecar port — the wiring `spin up -e
+    /// DAPR_HTTP_PORT=… --variable dapr_http_port=…` gets.
+    pub sidecars_only: bool,
+}
+
+/// Serves `apps` from a Wasm host of their own, each on a port of its own and
+/// told a fixed sidecar port, and registers them with `options` as external
+/// apps with those sidecar ports — what `scripts/dev --spin` does with
+/// `spin up` processes and `devstack sidecars`.
+async fn serve_apps_separately(
+    manifest: &Path,
+    apps: &[String],
+    options: &mut StackOptions,
+) -> devstack::host::Host {
+    use devstack::host::{ComponentSettings, Host, ServeOptions};
+    let host = Host::load(manifest, &BTreeMap::new()).expect("the app host loads");
+    for app in apps {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sidecar_port = free_port().await;
+        let port = sidecar_port.to_string();
+        let settings = ComponentSettings {
+            env: BTreeMap::from([("DAPR_HTTP_PORT".to_string(), port.clone())]),
+            variables: BTreeMap::from([("dapr_http_port".to_string(), port)]),
+        };
+        options
+            .external_apps
+            .insert(app.clone(), listener.local_addr().unwrap());
+        options.sidecar_ports.insert(app.clone(), sidecar_port);
+        host.serve_with(
+            listener,
+            ServeOptions {
+                components: Some(vec![app.clone()]),
+                per_component: BTreeMap::from([(app.clone(), settings)]),
+                ..ServeOptions::default()
+            },
+        )
+        .expect("the app is served");
+    }
+    host
+}
+
+/// A port that was free a moment ago (the sidecar binds it right after).
+async fn free_port() -> u16 {
+    let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    probe.local_addr().unwrap().port()
 }
 
 /// Writes the test subscriber's resources into `dir` and returns it:
@@ -416,6 +463,8 @@ pub struct Env {
     pub task_api: AppEndpoints,
     /// The test subscriber's sidecar (and address).
     pub subscriber_endpoints: AppEndpoints,
+    /// The separate app host in [`Hosting::sidecars_only`] mode.
+    _apps_host: Option<devstack::host::Host>,
     _dir: TempDir,
 }
 
@@ -448,12 +497,18 @@ impl Env {
         options.smtp_port = hosting.smtp_port;
         options.gateway = SocketAddr::from(([127, 0, 0, 1], 0));
         let more_apps = hosting.more_apps.iter().cloned();
-        options.apps = Some(
-            std::iter::once("task-api".to_string())
-                .chain(more_apps)
-                .collect(),
-        );
+        let hosted: Vec<String> = std::iter::once("task-api".to_string())
+            .chain(more_apps)
+            .collect();
         options.external_apps = BTreeMap::from([(SUBSCRIBER.to_string(), subscriber.addr)]);
+        let mut apps_host = None;
+        if hosting.sidecars_only {
+            options.apps = Some(Vec::new());
+            let manifest = options.manifest.clone();
+            apps_host = Some(serve_apps_separately(&manifest, &hosted, &mut options).await);
+        } else {
+            options.apps = Some(hosted);
+        }
         // The first start compiles task-api (then Wasmtime's cache has it):
         // let one test do that while the others wait, instead of all
         // compiling it at once on two cores.
@@ -479,6 +534,7 @@ impl Env {
             subscriber,
             task_api,
             subscriber_endpoints,
+            _apps_host: apps_host,
             _dir: dir,
         }
     }

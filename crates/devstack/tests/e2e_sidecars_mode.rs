@@ -1,0 +1,82 @@
+//! devstack in sidecars-only mode (`devstack sidecars`, used by
+//! `scripts/dev --spin`): the components are served elsewhere on announced
+//! ports, each told its fixed sidecar port — the wiring `spin up` gets — and
+//! the system behaves as it does when devstack hosts everything.
+
+mod e2e_support;
+
+use e2e_support::*;
+use serde_json::json;
+
+async fn sidecars_only() -> Env {
+    Env::start_hosting(
+        Overlay::default(),
+        Hosting {
+            sidecars_only: true,
+            ..Hosting::default()
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_work_through_the_proxy_gateway_and_events_reach_subscribers() {
+    let env = sidecars_only().await;
+    let user = unique_user("spin");
+    let api = env.api(&user);
+
+    let created = api
+        .post(
+            "/api/tasks",
+            &json!({ "title": "Served by another host", "dueAt": "2030-01-01T09:00:00Z",
+                     "reminder": { "before": "PT10M" } }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_string();
+
+    let listed = api.get("/api/tasks").await;
+    assert_eq!(listed.json()["total"], 1);
+    let done = api
+        .post(&format!("/api/tasks/{id}/complete"), &json!(null))
+        .await;
+    assert_eq!(done.json()["status"], "completed");
+
+    let task_events = env
+        .subscriber
+        .wait_events(ROUTE_TASK_EVENTS, &user, 2)
+        .await;
+    let types: Vec<_> = task_events
+        .iter()
+        .map(|e| e.json()["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            json!("todo.task.created.v1"),
+            json!("todo.task.completed.v1")
+        ]
+    );
+    let reminders = env.subscriber.wait_events(ROUTE_REMINDERS, &user, 2).await;
+    assert_eq!(reminders[1].json()["type"], "todo.reminder.cancelled.v1");
+
+    // The gateway forwards only public paths, like the ingress.
+    let internal = env
+        .anonymous()
+        .post("/internal/outbox-sweep", &json!(null))
+        .await;
+    assert_eq!(internal.status, 404);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_app_talks_to_the_sidecar_on_the_port_it_was_given() {
+    let env = sidecars_only().await;
+    // The stack bound the announced sidecar port, and the app (served
+    // elsewhere) reached it: its health check asks the sidecar.
+    let health = env.raw(env.task_api.app).get("/healthz/task-api").await;
+    assert_eq!(health.status, 200, "{}", health.text());
+    let metadata = env.raw(env.task_api.sidecar).get("/v1.0/metadata").await;
+    assert_eq!(metadata.json()["id"], "task-api");
+    env.shutdown().await;
+}
