@@ -1,5 +1,5 @@
 //! Routes only Dapr calls: the recurrence service's "create the next
-//! occurrence" invocation, the outbox-sweep cron binding, and the health check.
+//! occurrence" invocation and the outbox-sweep cron binding.
 
 use serde::Deserialize;
 use todo_core::validate::{self, TaskInput};
@@ -28,9 +28,12 @@ pub async fn next_occurrence<T: Transport>(
     request: &Request,
 ) -> Result<Response, Problem> {
     require_app_token(&ctx.dapr, &ctx.config.auth, request).await?;
-    let idempotency = Idempotency::from_request(request)?.ok_or_else(|| {
+    let mut idempotency = Idempotency::from_request(request)?.ok_or_else(|| {
         Problem::bad_request("Idempotency-Key is required on /internal/tasks/next")
     })?;
+    // A series occurrence is created at most once, ever: a reopen + complete
+    // days later must replay, not create again, so these keys never expire.
+    idempotency.ttl_seconds = None;
     let next: NextOccurrence = body::json(request)?;
     if next.user_id.trim().is_empty() {
         return Err(Problem::validation(vec![todo_core::FieldError::new(
@@ -51,15 +54,4 @@ pub async fn outbox_sweep<T: Transport>(
     require_app_token(&ctx.dapr, &ctx.config.auth, request).await?;
     let report = outbox::sweep(ctx).await?;
     Ok(json(200, &report))
-}
-
-/// `GET /healthz/task-api`: 200 when the sidecar reports healthy, else 503.
-pub async fn health<T: Transport>(ctx: &Ctx<T>) -> Response {
-    match ctx.dapr.healthz().await {
-        Ok(()) => json(200, &serde_json::json!({ "status": "ok" })),
-        Err(err) => todo_http::respond::problem(&Problem::unavailable(
-            format!("dapr sidecar is not healthy: {err}"),
-            5,
-        )),
-    }
 }

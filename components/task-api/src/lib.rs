@@ -12,11 +12,9 @@ pub mod outbox;
 pub mod store;
 pub mod tasks;
 
-use todo_core::Problem;
 use todo_dapr::Transport;
-use todo_http::body::MAX_BODY_BYTES;
-use todo_http::respond::{outcome, problem};
-use todo_http::router::{match_route, unmatched_response, Route, RouteMatch};
+use todo_http::respond::outcome;
+use todo_http::router::{route, Route};
 use todo_http::{Request, Response};
 
 pub use context::Ctx;
@@ -57,16 +55,9 @@ pub const ROUTES: &[Route<Endpoint>] = &[
 
 /// Handles one request.
 pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
-    // The spin edge already stops reading at the limit; this keeps the rule
-    // true for any other caller of `handle`.
-    if request.body().len() > MAX_BODY_BYTES {
-        return problem(&Problem::payload_too_large(MAX_BODY_BYTES));
-    }
-    let path = request.uri().path().to_string();
-    let (endpoint, params) = match match_route(ROUTES, request.method().as_str(), &path) {
-        RouteMatch::Found(endpoint, params) => (endpoint, params),
-        RouteMatch::MethodNotAllowed(allowed) => return unmatched_response(&allowed, &path),
-        RouteMatch::NotFound => return unmatched_response(&[], &path),
+    let (endpoint, params) = match route(ROUTES, &request) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
     let id = params.first().copied().unwrap_or_default();
     outcome(match endpoint {
@@ -79,7 +70,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
         Endpoint::ReopenTask => tasks::reopen(ctx, &request, id).await,
         Endpoint::ListTags => tasks::tags(ctx, &request).await,
         Endpoint::OpenApi => Ok(openapi::response()),
-        Endpoint::Health => Ok(internal::health(ctx).await),
+        Endpoint::Health => Ok(ctx.health().await),
         Endpoint::NextOccurrence => internal::next_occurrence(ctx, &request).await,
         Endpoint::OutboxSweep => internal::outbox_sweep(ctx, &request).await,
     })
@@ -92,7 +83,7 @@ mod wasm {
 
     #[http_component]
     async fn entry(request: IncomingRequest, out: ResponseOutparam) {
-        let ctx = crate::Ctx::from_env();
+        let ctx = crate::Ctx::from_env(crate::context::Config::from_env());
         todo_http::spin::serve(request, out, |request| async move {
             crate::handle(&ctx, request).await
         })

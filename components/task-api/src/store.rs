@@ -9,20 +9,21 @@
 //! - `idem/{uid}/{key}` → [`IdempotencyRecord`], TTL 24 h;
 //! - `outbox-pending/{shard}` → [`PendingShard`]: users whose publish failed.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use todo_core::events::{self, OutboundEvent, TaskChange};
 use todo_core::query::TaskSummary;
 use todo_core::{Problem, Task};
-use todo_dapr::state::{Concurrency, SaveItem, TxOperation, Versioned};
+use todo_dapr::document::{self, is_conflict, key_segment as segment};
+use todo_dapr::state::{SaveItem, TxOperation, Versioned};
 use todo_dapr::{DaprError, Transport};
 use todo_http::respond::dapr_problem;
 use uuid::Uuid;
 
 use crate::Ctx;
 
-/// How often a conflicting transaction is re-read and retried before 503.
-pub const MAX_ATTEMPTS: usize = 5;
+// `Loaded` documents and the retry bound (then 503) are shared by every
+// component: todo_dapr::document.
+pub use todo_dapr::document::{Loaded, MAX_ATTEMPTS};
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
 /// Number of `outbox-pending/{shard}` documents the sweep walks.
@@ -60,19 +61,6 @@ pub struct PendingShard {
     pub users: Vec<String>,
 }
 
-/// Characters kept verbatim in key segments. Everything else — notably `/`
-/// (our separator) and `|` (Dapr reserves `||`) — is percent-encoded, so any
-/// JWT `sub` or idempotency key makes a safe, unambiguous key.
-const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'@');
-
-fn segment(value: &str) -> String {
-    utf8_percent_encode(value, KEY_SEGMENT).to_string()
-}
-
 pub fn task_key(id: Uuid) -> String {
     format!("task/{id}")
 }
@@ -98,27 +86,6 @@ pub fn pending_shard(user: &str) -> u32 {
     (hash % u64::from(PENDING_SHARDS)) as u32
 }
 
-/// A document read for update: its value (default when missing) and ETag.
-pub struct Loaded<V> {
-    pub value: V,
-    pub etag: Option<String>,
-}
-
-impl<V: Default> Loaded<V> {
-    fn from_versioned(found: Option<Versioned<V>>) -> Loaded<V> {
-        match found {
-            Some(v) => Loaded {
-                value: v.value,
-                etag: v.etag,
-            },
-            None => Loaded {
-                value: V::default(),
-                etag: None,
-            },
-        }
-    }
-}
-
 /// The conditional upsert of a document read with [`Loaded`]: with its ETag
 /// when it existed, insert-only (first-write) when it did not.
 pub fn guarded_upsert<V: Serialize>(
@@ -126,23 +93,8 @@ pub fn guarded_upsert<V: Serialize>(
     value: &V,
     etag: Option<String>,
 ) -> Result<SaveItem, Problem> {
-    let mut item = SaveItem::new(key, to_json(value)?);
-    item.concurrency = Some(Concurrency::FirstWrite);
-    item.etag = etag;
-    Ok(item)
-}
-
-fn to_json<V: Serialize>(value: &V) -> Result<serde_json::Value, Problem> {
-    serde_json::to_value(value)
+    document::guarded_upsert(key, value, etag)
         .map_err(|e| Problem::internal(format!("cannot serialize state: {e}")))
-}
-
-/// Whether a failed write may be a lost ETag race worth re-reading for.
-fn is_conflict(err: &DaprError) -> bool {
-    matches!(
-        err,
-        DaprError::EtagMismatch(_) | DaprError::TransactionFailed(_)
-    )
 }
 
 /// The answer when [`MAX_ATTEMPTS`] commits in a row lost their race.
@@ -205,15 +157,7 @@ pub async fn load_tasks<T: Transport>(ctx: &Ctx<T>, ids: &[Uuid]) -> Result<Vec<
 fn decode<V: serde::de::DeserializeOwned>(
     item: Option<Versioned<serde_json::Value>>,
 ) -> Result<Option<Versioned<V>>, Problem> {
-    item.map(|v| {
-        serde_json::from_value(v.value)
-            .map(|value| Versioned {
-                value,
-                etag: v.etag,
-            })
-            .map_err(|e| Problem::internal(format!("stored document is unreadable: {e}")))
-    })
-    .transpose()
+    document::decode(item).map_err(|e| Problem::internal(e.to_string()))
 }
 
 /// A decided change to one task, ready to commit.
@@ -316,24 +260,9 @@ where
     F: FnMut(&mut V) -> bool,
 {
     let state = ctx.dapr.state(&ctx.config.state_store);
-    let mut last_err = DaprError::EtagMismatch(format!("{key} kept changing"));
-    for _ in 0..MAX_ATTEMPTS {
-        let mut doc = Loaded::from_versioned(state.get::<V>(key).await?);
-        if !modify(&mut doc.value) {
-            return Ok(());
-        }
-        let value = serde_json::to_value(&doc.value)
-            .map_err(|e| DaprError::InvalidRequest(e.to_string()))?;
-        let mut item = SaveItem::new(key, value);
-        item.concurrency = Some(Concurrency::FirstWrite);
-        item.etag = doc.etag;
-        match state.save(&[item]).await {
-            Ok(()) => return Ok(()),
-            Err(err) if is_conflict(&err) => last_err = err,
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_err)
+    document::update(&state, key, None, |doc: &mut V| modify(doc).then_some(()))
+        .await
+        .map(|_| ())
 }
 
 #[cfg(test)]

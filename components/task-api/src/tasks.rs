@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use todo_core::canonical::canonical_json;
 use todo_core::events::TaskChange;
 use todo_core::query::{self, ListQuery};
 use todo_core::validate::{self, TaskFields};
 use todo_core::{patch, Problem, Task};
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;
-use todo_http::auth::{authenticate, TokenSource};
 use todo_http::respond::{dapr_problem, json, no_content};
 use todo_http::{body, header, Request, Response};
 use uuid::Uuid;
@@ -22,14 +22,7 @@ use crate::Ctx;
 
 /// The authenticated user's id.
 pub async fn user<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<String, Problem> {
-    authenticate(
-        &ctx.dapr,
-        &ctx.config.auth,
-        request,
-        TokenSource::HeaderOnly,
-        ctx.now(),
-    )
-    .await
+    ctx.user(request).await
 }
 
 /// `POST /api/tasks`: 201 + `Location` + `ETag`; with an `Idempotency-Key`
@@ -63,6 +56,8 @@ pub fn created_response(task: &Task, created: bool) -> Response {
 pub struct Idempotency {
     pub key: String,
     pub body_hash: String,
+    /// How long the key is remembered; `None`: for good.
+    pub ttl_seconds: Option<u64>,
 }
 
 impl Idempotency {
@@ -86,17 +81,17 @@ impl Idempotency {
         Ok(Some(Idempotency {
             key: key.to_string(),
             body_hash: body_fingerprint(request.body())?,
+            ttl_seconds: Some(store::IDEMPOTENCY_TTL_SECS),
         }))
     }
 }
 
-/// SHA-256 of the body's JSON with object keys sorted, so formatting and key
+/// SHA-256 of the body's canonical JSON (RFC 8785), so formatting and key
 /// order do not make "the same body" different.
 fn body_fingerprint(body: &[u8]) -> Result<String, Problem> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))?;
-    let canonical = serde_json::to_vec(&value).expect("a JSON value serializes");
-    Ok(Sha256::digest(&canonical)
+    Ok(Sha256::digest(canonical_json(&value))
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
@@ -147,7 +142,7 @@ pub async fn create_task<T: Transport>(
                 serde_json::to_value(&record).expect("a record serializes"),
             );
             item.concurrency = Some(Concurrency::FirstWrite);
-            item.ttl_seconds = Some(store::IDEMPOTENCY_TTL_SECS);
+            item.ttl_seconds = idem.ttl_seconds;
             extra.push(TxOperation::Upsert(item));
         }
         let change = Change {

@@ -515,6 +515,13 @@ fn next_occurrence_needs_the_app_token_and_an_idempotency_key() {
         .send(&h);
     assert_eq!(replay.status, 200);
     assert_eq!(replay.body["id"], created.body["id"]);
+    // Occurrence keys never expire: a reopen + complete a week later must
+    // still replay instead of creating the occurrence twice.
+    let record = h
+        .dapr
+        .get(STORE, "idem/alice/s%3A2")
+        .expect("idempotency record");
+    assert_eq!(record.ttl_seconds, None);
 
     let listed = call("GET", "/api/tasks").user("alice").send(&h);
     assert_eq!(listed.body["total"], 1);

@@ -5,8 +5,12 @@
 //! first-write insert-only semantics, 409 on a single-save ETag mismatch, 500
 //! `ERR_STATE_TRANSACTION` for any failure inside a transaction, 401 plain
 //! text on a wrong API token. Faults can be injected (sidecar down, publishes
-//! failing, a racing writer) to test the components' failure paths. Calls it
-//! does not model (jobs, invoke, bindings) are recorded and answered 204.
+//! failing, a racing writer) to test the components' failure paths. Service
+//! invocations are recorded whole and answered by a test-supplied handler
+//! ([`FakeDapr::answer_invocations`]). Jobs are kept like the Scheduler
+//! keeps them (409 without `overwrite`, delete is 204 even when missing) and
+//! output-binding calls are recorded whole ([`FakeDapr::job`],
+//! [`FakeDapr::bindings`]); bindings and the state store can be made to fail.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -36,6 +40,28 @@ pub struct Published {
 /// A write that lands between a client's read and its commit.
 type RacingWriter = Box<dyn FnOnce(&mut StateView) + Send>;
 
+/// One service invocation (`/v1.0/invoke/{app_id}/method/{path}`).
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub app_id: String,
+    pub method: String,
+    /// The method path and query, as sent (`internal/tasks/next`).
+    pub path: String,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// One Jobs API or output-binding call: method, job or binding name, JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub method: String,
+    pub name: String,
+    pub body: Value,
+}
+
+/// Answers service invocations in place of the callee.
+type InvokeHandler = Box<dyn FnMut(&Invoked) -> http::Response<Vec<u8>> + Send>;
+
 #[derive(Default)]
 struct Inner {
     /// (store, key) → entry.
@@ -50,6 +76,14 @@ struct Inner {
     /// Before the next transaction commits, this runs (a racing writer).
     race: Option<RacingWriter>,
     api_token: Option<String>,
+    invoked: Vec<Invoked>,
+    invoke_handler: Option<InvokeHandler>,
+    /// Scheduled jobs by name (the body they were scheduled with).
+    jobs: BTreeMap<String, Value>,
+    job_calls: Vec<Recorded>,
+    bindings: Vec<Recorded>,
+    failing_bindings: usize,
+    state_down: bool,
 }
 
 /// Direct access to the fake's state, for arranging and asserting.
@@ -106,6 +140,48 @@ impl FakeDapr {
     /// applied, to simulate a concurrent request winning the race.
     pub fn race_next_transaction(&self, writer: impl FnOnce(&mut StateView) + Send + 'static) {
         self.lock().race = Some(Box::new(writer));
+    }
+
+    /// Answers every later service invocation with `handler` (the callee's
+    /// response, proxied as is; an `ERR_DIRECT_INVOKE` error body stands for
+    /// an unreachable callee). Without a handler invocations answer 204. The
+    /// handler runs while the fake is locked: it must not call the fake.
+    pub fn answer_invocations(
+        &self,
+        handler: impl FnMut(&Invoked) -> http::Response<Vec<u8>> + Send + 'static,
+    ) {
+        self.lock().invoke_handler = Some(Box::new(handler));
+    }
+
+    /// Every service invocation received so far, in order.
+    pub fn invoked(&self) -> Vec<Invoked> {
+        self.lock().invoked.clone()
+    }
+
+    /// The job `name` as scheduled (its POST body), if it is scheduled.
+    pub fn job(&self, name: &str) -> Option<Value> {
+        self.lock().jobs.get(name).cloned()
+    }
+
+    /// Every Jobs API call (schedule, get, delete), in order.
+    pub fn job_calls(&self) -> Vec<Recorded> {
+        self.lock().job_calls.clone()
+    }
+
+    /// Every output-binding call that succeeded, in order.
+    pub fn bindings(&self) -> Vec<Recorded> {
+        self.lock().bindings.clone()
+    }
+
+    /// The next `n` output-binding calls answer 500 `ERR_INVOKE_OUTPUT_BINDING`.
+    pub fn fail_bindings(&self, n: usize) {
+        self.lock().failing_bindings = n;
+    }
+
+    /// While down, state calls answer 500 (the store is unreachable) while
+    /// the rest of the sidecar works.
+    pub fn set_state_down(&self, down: bool) {
+        self.lock().state_down = down;
     }
 
     pub fn published(&self) -> Vec<Published> {
@@ -187,6 +263,9 @@ impl Inner {
         let path = request.uri().path().to_string();
         let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
         let body = request.body();
+        if self.state_down && path.starts_with("/v1.0/state/") {
+            return error(500, "ERR_STATE_GET", "fail to get state: store unavailable");
+        }
         match (method, segments.as_slice()) {
             ("GET", ["v1.0", "healthz"]) => empty(204),
             ("POST", ["v1.0", "state", store]) => self.save(store, body),
@@ -214,8 +293,93 @@ impl Inner {
                     ),
                 }
             }
+            (_, ["v1.0", "invoke", app_id, rest]) if rest.starts_with("method/") => {
+                self.invoke(method, app_id, rest, request)
+            }
+            (_, ["v1.0-alpha1" | "v1.0", "jobs", name]) => {
+                self.job_call(method, &decode(name), body)
+            }
+            ("POST" | "PUT", ["v1.0", "bindings", name]) => self.binding(&decode(name), body),
             _ => empty(204),
         }
+    }
+
+    fn invoke(
+        &mut self,
+        method: &str,
+        app_id: &str,
+        rest: &str,
+        request: &http::Request<Vec<u8>>,
+    ) -> http::Response<Vec<u8>> {
+        let mut path = rest.trim_start_matches("method/").to_string();
+        if let Some(query) = request.uri().query() {
+            path = format!("{path}?{query}");
+        }
+        let invoked = Invoked {
+            app_id: decode(app_id),
+            method: method.to_string(),
+            path,
+            headers: request.headers().clone(),
+            body: request.body().clone(),
+        };
+        let response = match self.invoke_handler.as_mut() {
+            Some(handler) => handler(&invoked),
+            None => empty(204),
+        };
+        self.invoked.push(invoked);
+        response
+    }
+
+    /// The Jobs API as daprd answers it.
+    fn job_call(&mut self, method: &str, name: &str, body: &[u8]) -> http::Response<Vec<u8>> {
+        let body = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+        self.job_calls.push(Recorded {
+            method: method.to_string(),
+            name: name.to_string(),
+            body: body.clone(),
+        });
+        match method {
+            "POST" if self.jobs.contains_key(name) && body["overwrite"] != true => error(
+                409,
+                "DAPR_SCHEDULER_SCHEDULE_JOB",
+                &format!("job already exists: {name}"),
+            ),
+            "POST" => {
+                self.jobs.insert(name.to_string(), body);
+                empty(204)
+            }
+            "GET" => match self.jobs.get(name) {
+                Some(job) => json_response(200, job),
+                None => error(
+                    500,
+                    "DAPR_SCHEDULER_GET_JOB",
+                    &format!("failed to get job due to: rpc error: code = NotFound desc = job not found: {name}"),
+                ),
+            },
+            "DELETE" => {
+                self.jobs.remove(name);
+                empty(204)
+            }
+            _ => error(405, "ERR_METHOD_NOT_ALLOWED", "method not allowed"),
+        }
+    }
+
+    /// An output binding: recorded when it succeeds, 500 while failing.
+    fn binding(&mut self, name: &str, body: &[u8]) -> http::Response<Vec<u8>> {
+        if self.failing_bindings > 0 {
+            self.failing_bindings -= 1;
+            return error(
+                500,
+                "ERR_INVOKE_OUTPUT_BINDING",
+                &format!("error invoking output binding {name}: connection refused"),
+            );
+        }
+        self.bindings.push(Recorded {
+            method: "POST".to_string(),
+            name: name.to_string(),
+            body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        });
+        empty(204)
     }
 
     fn put(&mut self, store: &str, key: &str, value: Value, ttl_seconds: Option<u64>) {

@@ -218,22 +218,23 @@ impl Default for ListQuery {
 }
 
 /// Collects every problem of a query string, so one 400 names them all.
-struct ParamErrors {
-    errors: Vec<FieldError>,
+#[derive(Default)]
+pub(crate) struct ParamErrors {
+    pub(crate) errors: Vec<FieldError>,
     seen: Vec<&'static str>,
 }
 
 impl ParamErrors {
-    fn push(&mut self, field: &str, message: String) {
+    pub(crate) fn push(&mut self, field: &str, message: String) {
         self.errors.push(FieldError::new(field, message));
     }
 
-    fn invalid(&mut self, field: &str, value: &str, allowed: &str) {
+    pub(crate) fn invalid(&mut self, field: &str, value: &str, allowed: &str) {
         self.push(field, format!("{allowed} (got {})", quoted(value)));
     }
 
     /// `true` the first time a single-valued parameter shows up.
-    fn first(&mut self, name: &'static str) -> bool {
+    pub(crate) fn first(&mut self, name: &'static str) -> bool {
         if !self.seen.contains(&name) {
             self.seen.push(name);
             return true;
@@ -261,16 +262,26 @@ fn quoted(value: &str) -> String {
 }
 
 /// At most 64 characters of `value`.
-fn shortened(value: &str) -> &str {
+pub(crate) fn shortened(value: &str) -> &str {
     match value.char_indices().nth(64) {
         Some((end, _)) => &value[..end],
         None => value,
     }
 }
 
+/// A plain decimal integer from a query value: digits only (no sign, no
+/// spaces), `None` when it is anything else or does not fit.
+pub(crate) fn parse_digits(value: &str) -> Option<u64> {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        value.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// An RFC 3339 timestamp from a query value. A `+` offset that was not
 /// percent-encoded arrives as a space (form encoding); it is put back.
-fn parse_query_timestamp(value: &str) -> Result<DateTime<Utc>, ()> {
+pub(crate) fn parse_query_timestamp(value: &str) -> Result<DateTime<Utc>, ()> {
     if let Ok(t) = parse_rfc3339(value) {
         return Ok(t);
     }
@@ -300,10 +311,7 @@ impl ListQuery {
     pub fn parse(query: &str) -> Result<ListQuery, Problem> {
         let query = query.strip_prefix('?').unwrap_or(query);
         let mut out = ListQuery::default();
-        let mut errs = ParamErrors {
-            errors: Vec::new(),
-            seen: Vec::new(),
-        };
+        let mut errs = ParamErrors::default();
         let mut q_text: Option<String> = None;
 
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -383,12 +391,7 @@ impl ListQuery {
                 }
                 "limit" => {
                     if errs.first("limit") {
-                        let parsed =
-                            if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                                value.parse::<usize>().ok()
-                            } else {
-                                None
-                            };
+                        let parsed = parse_digits(value).and_then(|n| usize::try_from(n).ok());
                         match parsed {
                             Some(n) if (1..=MAX_LIMIT).contains(&n) => out.limit = n,
                             _ => errs.invalid(
@@ -436,7 +439,7 @@ impl ListQuery {
 }
 
 /// A 400 whose detail names every bad parameter and whose `errors` list them.
-fn bad_query(errors: Vec<FieldError>) -> Problem {
+pub(crate) fn bad_query(errors: Vec<FieldError>) -> Problem {
     let detail = errors
         .iter()
         .map(|e| format!("query parameter {}: {}", e.field, e.message))

@@ -6,6 +6,7 @@
 //! in wasm the transport is spin-sdk's outbound HTTP.
 
 pub mod bindings;
+pub mod document;
 pub mod error;
 pub mod health;
 pub mod inbound;

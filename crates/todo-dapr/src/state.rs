@@ -191,7 +191,7 @@ impl<T: Transport> StateStore<'_, T> {
                 let versioned = match &entry.data {
                     None => None,
                     Some(data) => {
-                        let value = V::deserialize(data).map_err(|e| {
+                        let value = serde_json::from_str::<V>(data.get()).map_err(|e| {
                             DaprError::BadResponse(format!(
                                 "state {key:?} is not the expected JSON: {e}"
                             ))
@@ -324,8 +324,9 @@ struct TxBody<'a> {
 #[derive(serde::Deserialize)]
 struct BulkEntry {
     key: String,
+    /// Kept raw so each value is parsed once, straight into its type.
     #[serde(default, deserialize_with = "present")]
-    data: Option<serde_json::Value>,
+    data: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     etag: Option<String>,
     #[serde(default)]
@@ -334,6 +335,8 @@ struct BulkEntry {
 
 /// `Some(value)` whenever the field is present, even as JSON `null`
 /// (absent → the `#[serde(default)]` `None`).
-fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<serde_json::Value>, D::Error> {
-    serde_json::Value::deserialize(de).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Box<serde_json::value::RawValue>>, D::Error> {
+    Box::<serde_json::value::RawValue>::deserialize(de).map(Some)
 }

@@ -37,6 +37,14 @@ mod spin {
         pub fn new(base_url: String) -> SpinTransport {
             SpinTransport { base_url }
         }
+
+        /// A transport for requests that carry an absolute URL (notify's
+        /// webhooks); they are sent as they are.
+        pub fn absolute() -> SpinTransport {
+            SpinTransport {
+                base_url: String::new(),
+            }
+        }
     }
 
     impl Transport for SpinTransport {
@@ -50,7 +58,10 @@ mod spin {
                 .path_and_query()
                 .map(|pq| pq.as_str())
                 .unwrap_or("/");
-            let uri = format!("{}{}", self.base_url, path);
+            let uri = match parts.uri.scheme() {
+                Some(_) => parts.uri.to_string(),
+                None => format!("{}{}", self.base_url, path),
+            };
             let mut outbound = http::Request::builder().method(parts.method).uri(uri);
             for (name, value) in parts.headers.iter() {
                 outbound = outbound.header(name, value);

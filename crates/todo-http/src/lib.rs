@@ -8,6 +8,8 @@
 
 pub mod auth;
 pub mod body;
+pub mod context;
+pub mod delivery;
 pub mod respond;
 pub mod router;
 #[cfg(target_arch = "wasm32")]

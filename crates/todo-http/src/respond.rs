@@ -60,6 +60,18 @@ pub fn outcome(result: Result<Response, Problem>) -> Response {
     result.unwrap_or_else(|p| problem(&p))
 }
 
+/// How a pub/sub delivery route answers when its app token check failed: a
+/// wrong token is 401 (the caller is not our sidecar); a secret store that
+/// could not be read is transient, so `{"status":"RETRY"}` — never a DROP of
+/// a message that may be perfectly good.
+pub fn delivery_auth_failed(p: &Problem) -> Response {
+    if p.status == 401 {
+        problem(p)
+    } else {
+        todo_dapr::inbound::DeliveryStatus::Retry.reply()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

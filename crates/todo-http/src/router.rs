@@ -60,6 +60,29 @@ fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
     path_segments.next().is_none().then_some(params)
 }
 
+/// Routes a whole request: its endpoint and the values of its `{…}`
+/// segments, or the response to send instead — 413 for a body over
+/// [`MAX_BODY_BYTES`](crate::body::MAX_BODY_BYTES) (the spin edge already
+/// stops reading there; this keeps the rule true for any other caller), 404,
+/// or 405 with `Allow`.
+pub fn route<'r, E: Copy>(
+    routes: &[Route<E>],
+    request: &'r crate::Request,
+) -> Result<(E, Vec<&'r str>), Box<crate::Response>> {
+    use crate::body::MAX_BODY_BYTES;
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(Box::new(crate::respond::problem(
+            &todo_core::Problem::payload_too_large(MAX_BODY_BYTES),
+        )));
+    }
+    let path = request.uri().path();
+    match match_route(routes, request.method().as_str(), path) {
+        RouteMatch::Found(endpoint, params) => Ok((endpoint, params)),
+        RouteMatch::MethodNotAllowed(allowed) => Err(Box::new(unmatched_response(&allowed, path))),
+        RouteMatch::NotFound => Err(Box::new(unmatched_response(&[], path))),
+    }
+}
+
 /// The response for a request no route takes: 404, or 405 with `Allow`.
 pub fn unmatched_response(allowed: &[&str], path: &str) -> crate::Response {
     use todo_core::Problem;

@@ -2,10 +2,19 @@
 //! [`Request`] (enforcing the body limit while reading, so an oversized upload
 //! is cut off at 64 KiB + 1 instead of being buffered whole) and writes the
 //! handler's [`Response`] back.
+//!
+//! [`serve_streaming`] is the same entry for a component with a streamed
+//! response (Server-Sent Events): its handler gets a [`Responder`] and either
+//! answers a buffered response or starts a [`BodySink`] and writes chunks as
+//! they come. [`sleep`] and [`timeout`] wait on the host's monotonic clock
+//! without blocking the instance's other I/O.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, StreamExt};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 use todo_core::Problem;
 
@@ -59,6 +68,19 @@ async fn buffer_request(incoming: IncomingRequest) -> Result<Request, Problem> {
 
 async fn write_response(out: ResponseOutparam, response: Response) {
     let (parts, body) = response.into_parts();
+    let mut sink = start_response(out, &parts);
+    if !body.is_empty() {
+        // The client may have gone away; there is no one left to tell.
+        let _ = sink.send(body).await;
+    }
+    let _ = sink.close().await;
+}
+
+/// Sends the status and headers of `parts` and returns the body's sink.
+fn start_response(
+    out: ResponseOutparam,
+    parts: &http::response::Parts,
+) -> impl Sink<Vec<u8>, Error = wasi::io::streams::StreamError> {
     let headers: Vec<(String, Vec<u8>)> = parts
         .headers
         .iter()
@@ -67,11 +89,99 @@ async fn write_response(out: ResponseOutparam, response: Response) {
     let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
     let outgoing = OutgoingResponse::new(fields);
     let _ = outgoing.set_status_code(parts.status.as_u16());
-    let mut sink = outgoing.take_body();
+    let sink = outgoing.take_body();
     out.set(outgoing);
-    if !body.is_empty() {
-        // The client may have gone away; there is no one left to tell.
-        let _ = sink.send(body).await;
+    sink
+}
+
+/// Runs `handler` for one incoming request whose response may be streamed:
+/// the handler answers through the [`Responder`] (a request that cannot be
+/// read is answered with its problem, as [`serve`] does).
+pub async fn serve_streaming<F, Fut>(incoming: IncomingRequest, out: ResponseOutparam, handler: F)
+where
+    F: FnOnce(Request, Responder) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let responder = Responder { out };
+    match buffer_request(incoming).await {
+        Ok(request) => handler(request, responder).await,
+        Err(p) => responder.respond(problem(&p)).await,
     }
-    let _ = sink.close().await;
+}
+
+/// The one answer to an incoming request: buffered, or streamed.
+pub struct Responder {
+    out: ResponseOutparam,
+}
+
+impl Responder {
+    /// Answers with a complete response.
+    pub async fn respond(self, response: Response) {
+        write_response(self.out, response).await;
+    }
+
+    /// Sends `head`'s status and headers now (its body, if any, first) and
+    /// returns the sink the rest of the body is written to.
+    pub fn stream(self, head: Response) -> BodySink {
+        let (parts, body) = head.into_parts();
+        BodySink {
+            sink: Box::pin(start_response(self.out, &parts)),
+            pending: body,
+        }
+    }
+}
+
+/// The body of a streamed response.
+pub struct BodySink {
+    sink: Pin<Box<dyn Sink<Vec<u8>, Error = wasi::io::streams::StreamError>>>,
+    pending: Vec<u8>,
+}
+
+impl BodySink {
+    /// Writes and flushes `chunk`; `false` once the client has gone away.
+    pub async fn send(&mut self, chunk: Vec<u8>) -> bool {
+        let mut bytes = std::mem::take(&mut self.pending);
+        bytes.extend_from_slice(&chunk);
+        self.sink.send(bytes).await.is_ok()
+    }
+
+    /// Ends the body.
+    pub async fn close(mut self) {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let _ = self.sink.send(pending).await;
+        }
+        let _ = self.sink.close().await;
+    }
+}
+
+/// Waits `duration` on the host's monotonic clock. Other I/O of the
+/// instance (a streamed body, outbound requests) proceeds meanwhile.
+pub async fn sleep(duration: Duration) {
+    use wasi::clocks::monotonic_clock;
+
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    let deadline = monotonic_clock::now().saturating_add(nanos);
+    let mut registration: Option<spin_executor::CancelOnDropToken> = None;
+    futures::future::poll_fn(|cx| {
+        if monotonic_clock::now() >= deadline {
+            return Poll::Ready(());
+        }
+        let pollable = monotonic_clock::subscribe_instant(deadline);
+        registration =
+            Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
+        Poll::Pending
+    })
+    .await
+}
+
+/// Runs `future` for at most `limit`: `None` when time ran out first (the
+/// future is then dropped, which cancels its outbound request).
+pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    let timer = std::pin::pin!(sleep(limit));
+    match futures::future::select(future, timer).await {
+        futures::future::Either::Left((output, _)) => Some(output),
+        futures::future::Either::Right(((), _)) => None,
+    }
 }
