@@ -88,10 +88,12 @@ fn subscriptions_are_scoped_with_dead_letter_topics() {
         let completed = json!({ "type": "todo.task.completed.v1" });
         assert_eq!(s.route_for(&completed), Some(path), "{app}");
     }
+    // recurrence: completions by rule, everything else to the default route
+    // (acknowledged there without work instead of being dead-lettered).
     let rec = r.subscriptions_for("recurrence").next().unwrap();
     assert_eq!(
         rec.route_for(&json!({ "type": "todo.task.created.v1" })),
-        None
+        Some("/events/recurrence/task-events/other")
     );
     let audit = r.subscriptions_for("audit").next().unwrap();
     assert_eq!(

@@ -4,16 +4,28 @@
 //! `now` and fresh ids in, so every rule is tested natively and deterministically.
 //! Components (wasm) and devstack (native) share these types.
 
+pub mod audit_chain;
+pub mod audit_page;
 pub mod auth;
+pub mod canonical;
+pub mod delivery;
 pub mod duration;
 pub mod events;
+pub mod notification;
+pub mod notify_settings;
 pub mod patch;
 pub mod problem;
 pub mod query;
 pub mod recurrence;
+pub mod recurrence_query;
+pub mod reminder_job;
 pub mod rrule_syntax;
+pub mod sse;
+pub mod sync_feed;
 pub mod task;
+pub mod task_event;
 pub mod validate;
+pub mod webhook;
 
 pub use problem::{FieldError, Problem};
 pub use task::{Channel, Priority, Recurrence, RecurrenceFrom, Reminder, Status, Task};

@@ -1,0 +1,86 @@
+//! Handlers of `/api/audit…`: a user reads only their own log.
+
+use serde::Serialize;
+use serde_json::Value;
+use todo_core::audit_chain::Verifier;
+use todo_core::audit_page::PageQuery;
+use todo_core::Problem;
+use todo_dapr::Transport;
+use todo_http::respond::json;
+use todo_http::{Request, Response};
+use uuid::Uuid;
+
+use crate::store::{self, load_entries, load_head};
+use crate::Ctx;
+
+/// Entries verified per read.
+const VERIFY_CHUNK: u64 = 100;
+
+/// The body of `GET /api/audit`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryPage {
+    items: Vec<Value>,
+    next_cursor: Option<String>,
+    /// How many entries the user's log has.
+    total: u64,
+}
+
+/// `GET /api/audit?cursor=&limit=` → `{items, nextCursor, total}`, newest first.
+pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
+    let user = ctx.user(request).await?;
+    let query = PageQuery::parse(request.uri().query().unwrap_or(""))?;
+    let head = load_head(ctx, &user).await?;
+    let plan = query.plan(head.seq);
+    let items = load_entries(ctx, &user, &plan.seqs).await?;
+    Ok(json(
+        200,
+        &EntryPage {
+            items: items.into_iter().flatten().collect(),
+            next_cursor: plan.next_cursor,
+            total: head.seq,
+        },
+    ))
+}
+
+/// `GET /api/audit/tasks/{id}` → `{taskId, items}`, oldest first. Another
+/// user's task, or one without entries, is 404.
+pub async fn task_history<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    id: &str,
+) -> Result<Response, Problem> {
+    let user = ctx.user(request).await?;
+    let not_found = || Problem::not_found("no audit history for this task");
+    let task = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let history = store::load_history(ctx, task)
+        .await?
+        .filter(|h| h.owner == user)
+        .ok_or_else(not_found)?;
+    let items = load_entries(ctx, &user, &history.seqs).await?;
+    Ok(json(
+        200,
+        &serde_json::json!({
+            "taskId": task,
+            "items": items.into_iter().flatten().collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// `GET /api/audit/verify` → `{ok, entries, brokenAt?}`: recomputes the
+/// user's whole chain from the stored entries.
+pub async fn verify<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
+    let user = ctx.user(request).await?;
+    let head = load_head(ctx, &user).await?;
+    let mut verifier = Verifier::new();
+    let mut from = 1;
+    while from <= head.seq {
+        let to = head.seq.min(from + VERIFY_CHUNK - 1);
+        let seqs: Vec<u64> = (from..=to).collect();
+        for entry in load_entries(ctx, &user, &seqs).await? {
+            verifier.check(entry.as_ref());
+        }
+        from = to + 1;
+    }
+    Ok(json(200, &verifier.finish(&head)))
+}

@@ -1,0 +1,260 @@
+//! The audit log: one immutable entry per task event, chained per user by
+//! SHA-256 so that any later edit, insertion or removal is detectable
+//! (DESIGN §5).
+//!
+//! # Entries
+//!
+//! ```json
+//! { "seq": 3, "eventId": "…", "type": "todo.task.updated.v1", "taskId": "…",
+//!   "at": "2026-11-27T10:00:00Z", "actor": "alice",
+//!   "changes": [{ "field": "title", "from": "Draft", "to": "Report" }],
+//!   "prevHash": "…64 hex…", "hash": "…64 hex…" }
+//! ```
+//!
+//! - `seq` numbers the user's entries 1, 2, 3… without gaps.
+//! - `eventId`, `type`, `taskId` come from the CloudEvent; `at` is its `time`;
+//!   `actor` is the user whose task it is (`data.userId`: only the owner can
+//!   change a task, directly or through their recurring series).
+//! - `changes` compares `data.previous` with `data.task` ([`changes`]) over
+//!   [`TRACKED_FIELDS`](crate::events::TRACKED_FIELDS), in that order. A
+//!   field's value is its JSON in the task; an absent task (before a create,
+//!   after a delete) has every field `null`, and empty values (`""`, `[]`)
+//!   count as `null`, so a create lists the fields that were set and a delete
+//!   the fields that had a value.
+//!
+//! # The chain
+//!
+//! ```text
+//! hash = lowercase hex( SHA-256( prevHash || JCS(entry without "hash") ) )
+//! ```
+//!
+//! - `prevHash` is the previous entry's `hash` as its 64 ASCII hex characters;
+//!   the first entry's is [`GENESIS_HASH`] (64 `0`s). It is hashed twice on
+//!   purpose: as the prefix, and inside the entry (the `prevHash` member).
+//! - `JCS` is the JSON Canonicalization Scheme, RFC 8785 (via the `serde_jcs`
+//!   crate): object members sorted by their UTF-16 code units, no
+//!   insignificant whitespace, strings with only the mandatory escapes
+//!   (`\"`, `\\`, `\b \f \n \r \t`, other control characters as lowercase
+//!   `\u00xx`; everything else as UTF-8), numbers as ECMAScript prints them
+//!   (entries only hold integers). The entry is hashed with every member
+//!   except `hash` — including any member a newer writer or a tamperer added.
+//! - The head `{seq, hash}` (state key `chain/{uid}`) is the last entry's;
+//!   [`Verifier`] checks entries 1..=head.seq in order and the head itself.
+//!
+//! To check an entry by hand: `printf '%s%s' "$prevHash" "$jcs_of_entry" | sha256sum`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::events::TRACKED_FIELDS;
+use crate::task::Task;
+use crate::task_event::TaskEvent;
+
+/// The `prevHash` of a user's first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One field that differs between the task before and after an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: Value,
+    pub to: Value,
+}
+
+/// One audit log entry (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub task_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub changes: Vec<FieldChange>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The head of a user's chain: the last entry's `seq` and `hash`
+/// (`{0, GENESIS_HASH}` before the first entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Default for ChainHead {
+    fn default() -> ChainHead {
+        ChainHead {
+            seq: 0,
+            hash: GENESIS_HASH.to_string(),
+        }
+    }
+}
+
+impl ChainHead {
+    /// The entry that records `event` after this head, hashed.
+    pub fn next_entry(&self, event: &TaskEvent) -> AuditEntry {
+        let data = &event.envelope.data;
+        let mut entry = AuditEntry {
+            seq: self.seq + 1,
+            event_id: event.envelope.id.clone(),
+            kind: event.envelope.kind.clone(),
+            task_id: data.task_id,
+            at: event.envelope.time,
+            actor: data.user_id.clone(),
+            changes: changes(data.previous.as_ref(), data.task.as_ref()),
+            prev_hash: self.hash.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry_hash(&entry.prev_hash, &entry.to_json());
+        entry
+    }
+
+    /// The head after appending `entry`.
+    pub fn after(entry: &AuditEntry) -> ChainHead {
+        ChainHead {
+            seq: entry.seq,
+            hash: entry.hash.clone(),
+        }
+    }
+}
+
+impl AuditEntry {
+    /// The entry as stored and served.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("an audit entry always serializes")
+    }
+}
+
+/// The field-level differences between `previous` and `task` (either may be
+/// absent), in [`TRACKED_FIELDS`] order; see the module documentation.
+pub fn changes(previous: Option<&Task>, task: Option<&Task>) -> Vec<FieldChange> {
+    let as_json = |t: Option<&Task>| t.map(|t| serde_json::to_value(t).expect("a task serializes"));
+    let (before, after) = (as_json(previous), as_json(task));
+    TRACKED_FIELDS
+        .iter()
+        .filter_map(|field| {
+            let from = field_value(before.as_ref(), field);
+            let to = field_value(after.as_ref(), field);
+            (from != to).then(|| FieldChange {
+                field: field.to_string(),
+                from,
+                to,
+            })
+        })
+        .collect()
+}
+
+/// A field's JSON value, with absent and empty (`""`, `[]`) as `null`.
+fn field_value(task: Option<&Value>, field: &str) -> Value {
+    match task.and_then(|t| t.get(field)) {
+        None => Value::Null,
+        Some(Value::String(s)) if s.is_empty() => Value::Null,
+        Some(Value::Array(a)) if a.is_empty() => Value::Null,
+        Some(value) => value.clone(),
+    }
+}
+
+pub use crate::canonical::canonical_json;
+
+/// `hash` of an entry: SHA-256 over `prev_hash` (its ASCII text) followed by
+/// the JCS of `entry` without its `hash` member, as lowercase hex.
+pub fn entry_hash(prev_hash: &str, entry: &Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    match entry {
+        Value::Object(members) if members.contains_key("hash") => {
+            let mut without = members.clone();
+            without.remove("hash");
+            hasher.update(canonical_json(&Value::Object(without)));
+        }
+        other => hasher.update(canonical_json(other)),
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The answer of `GET /api/audit/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub ok: bool,
+    /// How many entries the chain has (the head's `seq`).
+    pub entries: u64,
+    /// The first `seq` that does not check out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_at: Option<u64>,
+}
+
+/// Recomputes a chain entry by entry, in `seq` order, from the stored JSON
+/// (never from a re-serialized struct, so any stored change counts).
+///
+/// Entry `n` checks out when it exists, its `seq` is `n`, its `prevHash` is
+/// entry `n-1`'s `hash` (or [`GENESIS_HASH`]), and its `hash` is
+/// [`entry_hash`] of itself. The head must then name the last entry's hash;
+/// a head that does not is reported as broken at its `seq`.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    next_seq: u64,
+    prev_hash: String,
+    broken_at: Option<u64>,
+}
+
+impl Default for Verifier {
+    fn default() -> Verifier {
+        Verifier {
+            next_seq: 1,
+            prev_hash: GENESIS_HASH.to_string(),
+            broken_at: None,
+        }
+    }
+}
+
+impl Verifier {
+    pub fn new() -> Verifier {
+        Verifier::default()
+    }
+
+    /// Checks the next entry (`seq` 1, 2, … in order; `None` when missing).
+    pub fn check(&mut self, stored: Option<&Value>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.broken_at.is_some() {
+            return;
+        }
+        let intact = stored.and_then(|entry| {
+            let hash = entry.get("hash")?.as_str()?;
+            let linked = entry.get("seq")?.as_u64()? == seq
+                && entry.get("prevHash")?.as_str()? == self.prev_hash
+                && entry_hash(&self.prev_hash, entry) == hash;
+            linked.then(|| hash.to_string())
+        });
+        match intact {
+            Some(hash) => self.prev_hash = hash,
+            None => self.broken_at = Some(seq),
+        }
+    }
+
+    /// The verdict for a chain whose head is `head`, after checking entries
+    /// `1..=head.seq`.
+    pub fn finish(self, head: &ChainHead) -> Verification {
+        let mut broken_at = self.broken_at;
+        if broken_at.is_none() && (self.next_seq != head.seq + 1 || head.hash != self.prev_hash) {
+            broken_at = Some(head.seq);
+        }
+        Verification {
+            ok: broken_at.is_none(),
+            entries: head.seq,
+            broken_at,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! How notify turns reminder events into Dapr Jobs, and when a firing job is
+//! still the reminder the user wants (DESIGN §5).
+//!
+//! Each task has at most one job, `reminder-{taskId}`, scheduled with
+//! `overwrite: true`, so a moved due date simply replaces it. Events and job
+//! callbacks can still arrive late or twice, so notify also keeps the latest
+//! reminder it has seen per task ([`ReminderRecord`], key `reminder/{taskId}`):
+//! an event older than the record is ignored, and a job only delivers when
+//! its data is the record's current, scheduled version. That is what stops a
+//! stale schedule (or a cancelled one whose delete raced the trigger) firing.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::events::{types, ReminderEventData};
+
+/// Prefix of every reminder job's name.
+pub const JOB_PREFIX: &str = "reminder-";
+
+/// How long a record outlives the reminder it describes (so a late, older
+/// event still finds it and is recognised as stale).
+pub const RECORD_RETENTION_DAYS: i64 = 30;
+
+/// The job of `task_id`: `reminder-{taskId}`.
+pub fn job_name(task_id: Uuid) -> String {
+    format!("{JOB_PREFIX}{}", task_id.hyphenated())
+}
+
+/// The task a job name belongs to; `None` for any other name.
+pub fn task_of_job(name: &str) -> Option<Uuid> {
+    name.strip_prefix(JOB_PREFIX)?.parse().ok()
+}
+
+/// A Jobs API `dueTime`: RFC 3339 in UTC with milliseconds.
+pub fn due_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The two reminder event types notify consumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderEvent {
+    Scheduled,
+    Cancelled,
+}
+
+impl ReminderEvent {
+    /// From a CloudEvent `type`; `None` for any other type.
+    pub fn from_type(kind: &str) -> Option<ReminderEvent> {
+        match kind {
+            types::REMINDER_SCHEDULED => Some(ReminderEvent::Scheduled),
+            types::REMINDER_CANCELLED => Some(ReminderEvent::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// What the latest handled event left the reminder as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderState {
+    /// A job is scheduled for `remindAt` (or was, and fired).
+    Scheduled,
+    /// Cancelled: the task was completed, deleted, or lost its reminder.
+    Cancelled,
+    /// Scheduled too late: the task was already due, so nothing fires.
+    Obsolete,
+}
+
+/// `reminder/{taskId}`: the latest reminder version notify handled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderRecord {
+    pub user_id: String,
+    pub task_id: Uuid,
+    pub version: u64,
+    pub state: ReminderState,
+    pub remind_at: Option<DateTime<Utc>>,
+}
+
+impl ReminderRecord {
+    /// Seconds the record is kept: until the reminder (or now) plus
+    /// [`RECORD_RETENTION_DAYS`].
+    pub fn ttl_seconds(&self, now: DateTime<Utc>) -> u64 {
+        let until = self.remind_at.filter(|at| *at > now).unwrap_or(now)
+            + Duration::days(RECORD_RETENTION_DAYS);
+        (until - now).num_seconds().max(1) as u64
+    }
+}
+
+/// What to do with one reminder event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Older than what was already handled: acknowledge and do nothing.
+    Stale,
+    /// Record `record`, then schedule the job (overwriting) to fire at `fire_at`.
+    Schedule {
+        record: ReminderRecord,
+        fire_at: DateTime<Utc>,
+    },
+    /// Record `record`, then delete the job (cancelled, or obsolete).
+    Unschedule { record: ReminderRecord },
+}
+
+/// Decides what a reminder event means, given the record of the latest
+/// version handled for the task (if any) and the time now.
+///
+/// - A version below the record's is stale. The same version is handled
+///   again (a redelivery after a failure must finish the job it started),
+///   which is safe: scheduling overwrites and deleting is idempotent.
+/// - `scheduled`: a `remindAt` still ahead fires then; one already past
+///   while `dueAt` is ahead fires at once (`fire_at` = now); once the task is
+///   due (or either time is missing) the reminder is obsolete.
+/// - `cancelled`: the job goes.
+pub fn decide(
+    event: ReminderEvent,
+    data: &ReminderEventData,
+    current: Option<&ReminderRecord>,
+    now: DateTime<Utc>,
+) -> Decision {
+    if current.is_some_and(|c| c.version > data.version) {
+        return Decision::Stale;
+    }
+    let record = |state| ReminderRecord {
+        user_id: data.user_id.clone(),
+        task_id: data.task_id,
+        version: data.version,
+        state,
+        remind_at: data.remind_at,
+    };
+    match (event, data.remind_at, data.due_at) {
+        (ReminderEvent::Cancelled, _, _) => Decision::Unschedule {
+            record: record(ReminderState::Cancelled),
+        },
+        (ReminderEvent::Scheduled, Some(remind_at), _) if remind_at > now => Decision::Schedule {
+            record: record(ReminderState::Scheduled),
+            fire_at: remind_at,
+        },
+        (ReminderEvent::Scheduled, Some(_), Some(due_at)) if due_at > now => Decision::Schedule {
+            record: record(ReminderState::Scheduled),
+            fire_at: now,
+        },
+        (ReminderEvent::Scheduled, _, _) => Decision::Unschedule {
+            record: record(ReminderState::Obsolete),
+        },
+    }
+}
+
+/// Whether a fired job's data is still the reminder to deliver: the record
+/// holds exactly this version, scheduled, for this user and `remindAt`.
+pub fn is_current(data: &ReminderEventData, record: Option<&ReminderRecord>) -> bool {
+    record.is_some_and(|r| {
+        r.state == ReminderState::Scheduled
+            && r.version == data.version
+            && r.task_id == data.task_id
+            && r.user_id == data.user_id
+            && r.remind_at == data.remind_at
+            && data.remind_at.is_some()
+    })
+}
