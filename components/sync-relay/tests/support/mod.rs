@@ -1,0 +1,339 @@
+//! Test harness: sync-relay's handler over the in-memory fake sidecar, with
+//! a clock that pauses move, and a script of deliveries that land while a
+//! stream or long-poll waits (as another instance would append them).
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use fake_dapr::FakeDapr;
+use serde_json::{json, Value};
+use sync_relay::context::Config;
+use sync_relay::stream::EventSink;
+use sync_relay::{Answer, Ctx};
+use todo_core::auth::{sign_hs256, Claims};
+use todo_dapr::DaprClient;
+use todo_http::auth::AuthConfig;
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret!";
+pub const APP_TOKEN: &str = "app-token-123";
+pub const STORE: &str = "statestore";
+pub const LIFETIME: Duration = Duration::from_secs(60);
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()
+}
+
+type Clock = Arc<Mutex<DateTime<Utc>>>;
+/// Deliveries to make once the clock reaches their time.
+type Script = Arc<Mutex<VecDeque<(DateTime<Utc>, Value)>>>;
+
+pub struct Harness {
+    pub dapr: FakeDapr,
+    pub clock: Clock,
+    pub pauses: Arc<Mutex<Vec<Duration>>>,
+    script: Script,
+    /// When each scripted delivery was made (clock time).
+    pub delivered_at: Arc<Mutex<Vec<DateTime<Utc>>>>,
+    pub ctx: Ctx<FakeDapr>,
+}
+
+fn config(pause: sync_relay::context::Pause) -> Config {
+    Config {
+        state_store: STORE.into(),
+        stream_lifetime: LIFETIME,
+        auth: AuthConfig {
+            secret_store: "todo-secrets".into(),
+            jwt_secret_name: "jwt-secret".into(),
+            jwt_secret_key: "jwt-secret".into(),
+            issuer: None,
+            audience: None,
+            app_token_secret: Some("app-api-token".into()),
+        },
+        pause,
+    }
+}
+
+fn context(dapr: &FakeDapr, clock: &Clock, pause: sync_relay::context::Pause) -> Ctx<FakeDapr> {
+    let clock = clock.clone();
+    Ctx::new(
+        DaprClient::new(dapr.clone(), None),
+        config(pause),
+        Box::new(move || *clock.lock().unwrap()),
+    )
+}
+
+pub fn harness() -> Harness {
+    let dapr = FakeDapr::new();
+    dapr.set_secret("todo-secrets", "jwt-secret", &[("jwt-secret", SECRET)]);
+    dapr.set_secret("todo-secrets", "app-api-token", &[("token", APP_TOKEN)]);
+    let clock: Clock = Arc::new(Mutex::new(t0()));
+    let pauses: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let script: Script = Arc::default();
+    let delivered_at: Arc<Mutex<Vec<DateTime<Utc>>>> = Arc::default();
+    let pause: sync_relay::context::Pause = {
+        let (dapr, clock, pauses, script, delivered_at) = (
+            dapr.clone(),
+            clock.clone(),
+            pauses.clone(),
+            script.clone(),
+            delivered_at.clone(),
+        );
+        Box::new(move |d| {
+            pauses.lock().unwrap().push(d);
+            let now = {
+                let mut clock = clock.lock().unwrap();
+                *clock += chrono::Duration::from_std(d).unwrap();
+                *clock
+            };
+            let mut due = Vec::new();
+            {
+                let mut script = script.lock().unwrap();
+                while script.front().is_some_and(|(at, _)| *at <= now) {
+                    due.push(script.pop_front().unwrap().1);
+                }
+            }
+            let (dapr, clock, delivered_at) = (dapr.clone(), clock.clone(), delivered_at.clone());
+            Box::pin(async move {
+                let other = context(&dapr, &clock, Box::new(|_| Box::pin(async {})));
+                for event in due {
+                    let reply = full(sync_relay::handle(&other, delivery(&event)).await);
+                    assert_eq!(reply.status(), 200);
+                    delivered_at.lock().unwrap().push(now);
+                }
+            })
+        })
+    };
+    let ctx = context(&dapr, &clock, pause);
+    Harness {
+        dapr,
+        clock,
+        pauses,
+        script,
+        delivered_at,
+        ctx,
+    }
+}
+
+impl Harness {
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.clock.lock().unwrap()
+    }
+
+    /// Delivers `event` once the clock reaches `at` (during some pause).
+    pub fn deliver_at(&self, at: DateTime<Utc>, event: Value) {
+        self.script.lock().unwrap().push_back((at, event));
+    }
+
+    /// Delivers `event` now and returns Dapr's reply status.
+    pub fn deliver(&self, event: &Value) -> String {
+        let reply = self.send(delivery(event));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["status"].as_str().unwrap().to_string()
+    }
+
+    /// A buffered request.
+    pub fn send(&self, request: http::Request<Vec<u8>>) -> Reply {
+        let response = full(futures::executor::block_on(sync_relay::handle(
+            &self.ctx, request,
+        )));
+        Reply::from(response)
+    }
+
+    /// Opens a stream and runs it into a recorder that hangs up after
+    /// `max_chunks` writes (or when the stream ends).
+    pub fn stream(&self, request: http::Request<Vec<u8>>, max_chunks: usize) -> Streamed {
+        match futures::executor::block_on(sync_relay::handle(&self.ctx, request)) {
+            Answer::Full(response) => Streamed::Refused(Reply::from(response)),
+            Answer::Stream(stream) => {
+                let mut sink = Recorder {
+                    chunks: Vec::new(),
+                    max_chunks,
+                    clock: self.clock.clone(),
+                };
+                futures::executor::block_on(stream.run(&self.ctx, &mut sink));
+                Streamed::Ran(sink.chunks)
+            }
+        }
+    }
+}
+
+fn full(answer: Answer) -> http::Response<Vec<u8>> {
+    match answer {
+        Answer::Full(response) => response,
+        Answer::Stream(_) => panic!("expected a buffered response"),
+    }
+}
+
+/// Records what a stream writes (and when).
+pub struct Recorder {
+    pub chunks: Vec<(DateTime<Utc>, String)>,
+    max_chunks: usize,
+    clock: Clock,
+}
+
+impl EventSink for Recorder {
+    async fn send(&mut self, chunk: String) -> bool {
+        if self.chunks.len() >= self.max_chunks {
+            return false;
+        }
+        self.chunks.push((*self.clock.lock().unwrap(), chunk));
+        true
+    }
+}
+
+pub enum Streamed {
+    Refused(Reply),
+    Ran(Vec<(DateTime<Utc>, String)>),
+}
+
+impl Streamed {
+    pub fn chunks(self) -> Vec<(DateTime<Utc>, String)> {
+        match self {
+            Streamed::Ran(chunks) => chunks,
+            Streamed::Refused(reply) => panic!("stream refused: {} {}", reply.status, reply.body),
+        }
+    }
+
+    /// Every event of the stream, with when it was written.
+    pub fn frames(self) -> Vec<(DateTime<Utc>, Frame)> {
+        self.chunks()
+            .into_iter()
+            .flat_map(|(at, chunk)| parse_frames(&chunk).into_iter().map(move |f| (at, f)))
+            .collect()
+    }
+
+    pub fn refused(self) -> Reply {
+        match self {
+            Streamed::Refused(reply) => reply,
+            Streamed::Ran(_) => panic!("stream was not refused"),
+        }
+    }
+}
+
+/// One SSE frame (blank-line separated block).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Frame {
+    pub id: Option<u64>,
+    pub event: Option<String>,
+    pub data: Option<Value>,
+    pub retry: Option<u64>,
+    pub comment: Option<String>,
+}
+
+pub fn parse_frames(text: &str) -> Vec<Frame> {
+    assert!(
+        text.ends_with("\n\n"),
+        "frames end with a blank line: {text:?}"
+    );
+    text.split("\n\n")
+        .filter(|block| !block.is_empty())
+        .map(|block| {
+            let mut frame = Frame::default();
+            for line in block.lines() {
+                if let Some(c) = line.strip_prefix(": ") {
+                    frame.comment = Some(c.to_string());
+                } else if let Some((field, value)) = line.split_once(": ") {
+                    match field {
+                        "id" => frame.id = Some(value.parse().unwrap()),
+                        "event" => frame.event = Some(value.to_string()),
+                        "data" => frame.data = Some(serde_json::from_str(value).unwrap()),
+                        "retry" => frame.retry = Some(value.parse().unwrap()),
+                        other => panic!("unknown field {other}"),
+                    }
+                } else {
+                    panic!("malformed line {line:?}");
+                }
+            }
+            frame
+        })
+        .collect()
+}
+
+pub fn token(user: &str) -> String {
+    let claims = Claims {
+        sub: user.to_string(),
+        exp: t0().timestamp() + 24 * 3600,
+        nbf: None,
+        iat: Some(t0().timestamp()),
+        iss: None,
+        aud: None,
+    };
+    sign_hs256(&claims, SECRET.as_bytes())
+}
+
+pub fn get(path: &str, user: Option<&str>, headers: &[(&str, &str)]) -> http::Request<Vec<u8>> {
+    let mut builder = http::Request::builder().method("GET").uri(path);
+    if let Some(user) = user {
+        builder = builder.header("authorization", format!("Bearer {}", token(user)));
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(Vec::new()).unwrap()
+}
+
+/// A delivery of `event` as Dapr makes it.
+pub fn delivery(event: &Value) -> http::Request<Vec<u8>> {
+    http::Request::builder()
+        .method("POST")
+        .uri("/events/sync-relay/task-updates")
+        .header("content-type", "application/cloudevents+json")
+        .header("dapr-api-token", APP_TOKEN)
+        .body(serde_json::to_vec(event).unwrap())
+        .unwrap()
+}
+
+/// A response, decoded.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+}
+
+impl From<http::Response<Vec<u8>>> for Reply {
+    fn from(response: http::Response<Vec<u8>>) -> Reply {
+        let (parts, body) = response.into_parts();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into())),
+        }
+    }
+}
+
+/// A `todo.sync.task-changed.v1` envelope for `user` (event id `id`).
+pub fn task_changed(user: &str, id: &str) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "task-api",
+        "type": "todo.sync.task-changed.v1",
+        "time": "2026-11-27T10:00:00Z",
+        "datacontenttype": "application/json",
+        "data": {
+            "userId": user,
+            "taskId": "0193b2c4-1111-7000-8000-000000000001",
+            "version": 2,
+            "change": "deleted",
+            "task": null
+        },
+        "topic": "task-updates",
+        "pubsubname": "kafka-pubsub"
+    })
+}
+
+/// Delivers `n` task changes for `user` with ids `{prefix}-1…`.
+pub fn fill(h: &Harness, user: &str, prefix: &str, n: usize) {
+    for i in 1..=n {
+        assert_eq!(
+            h.deliver(&task_changed(user, &format!("{prefix}-{i}"))),
+            "SUCCESS"
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Reminders end to end: the real task-api, notify and sync-relay `.wasm`
+//! behind devstack; reminder events delivered by the subscription in
+//! `k8s/dapr/subscriptions/notify.yaml`, jobs fired by devstack's scheduler,
+//! the webhook POSTed to a receiver in the test, the e-mail sent by the SMTP
+//! binding to an SMTP listener in the test.
+//!
+//! Covered: a reminder 3 s ahead lands in the inbox no earlier than
+//! `remindAt` and within 1 s after it, with a correctly signed webhook and
+//! an e-mail; a moved due date fires once, at the new time; completing or
+//! deleting cancels; the same job callback twice delivers once; bad
+//! deliveries are dropped to the dead-letter topic; a store outage is
+//! retried until the store is back.
+
+mod e2e_consumers;
+mod e2e_support;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use e2e_consumers::*;
+use e2e_support::*;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+const GROUP: &str = "notify/notify-reminders";
+const HOOK_SECRET: &str = "e2e-webhook-secret-0123456789";
+
+// ---------------------------------------------------------------------------
+// A tiny SMTP listener
+
+/// One mail the listener accepted.
+#[derive(Debug, Clone)]
+struct Mail {
+    to: Vec<String>,
+    /// The message as sent (headers and body), dot-unstuffed.
+    data: String,
+}
+
+/// Speaks just enough SMTP (RFC 5321) for the binding: greeting, EHLO/HELO,
+/// MAIL, RCPT, DATA, RSET, NOOP, QUIT.
+struct Smtp {
+    addr: SocketAddr,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Smtp {
+    async fn start() -> Smtp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let accepted = mails.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let accepted = accepted.clone();
+                tokio::spawn(async move {
+                    let _ = session(stream, accepted).await;
+                });
+            }
+        });
+        Smtp {
+            addr,
+            mails,
+            server,
+        }
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn session(
+    stream: tokio::net::TcpStream,
+    mails: Arc<Mutex<Vec<Mail>>>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 localhost ESMTP e2e\r\n").await?;
+    let mut to = Vec::new();
+    while let Some(line) = lines.next_line().await? {
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" | "MAIL" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "RCPT" => {
+                let address = line.split_once(':').map_or("", |(_, a)| a);
+                to.push(address.trim().trim_matches(['<', '>']).to_string());
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
+                let mut data = String::new();
+                while let Some(line) = lines.next_line().await? {
+                    if line == "." {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    data.push('\n');
+                }
+                mails.lock().unwrap().push(Mail {
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+                b"250 OK: queued\r\n"
+            }
+            "QUIT" => {
+                write.write_all(b"221 Bye\r\n").await?;
+                return Ok(());
+            }
+            _ => b"502 Command not implemented\r\n",
+        };
+        write.write_all(reply).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The setup
+
+/// A stack with notify and sync-relay, a webhook receiver and an SMTP
+/// listener, and one user whose settings point at both.
+struct Setup {
+    env: Env,
+    hooks: Subscriber,
+    smtp: Smtp,
+    user: String,
+    api: Api,
+}
+
+impl Setup {
+    async fn start() -> Setup {
+        let smtp = Smtp::start().await;
+        let hooks = Subscriber::start().await;
+        let env = start_with_smtp(&["notify", "sync-relay"], smtp.addr.port()).await;
+        let user = unique_user("notify");
+        let api = env.api(&user);
+        let r = api
+            .send_json(
+                "PUT",
+                "/api/notifications/settings",
+                &json!({
+                    "email": format!("{user}@example.com"),
+                    "webhookUrl": format!("http://127.0.0.1:{}/hook", hooks.addr.port()),
+                    "webhookSecret": HOOK_SECRET
+                }),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["webhookSecretSet"], true);
+        Setup {
+            env,
+            hooks,
+            smtp,
+            user,
+            api,
+        }
+    }
+
+    /// Creates a task due in `secs + 60` s with a `PT1M` reminder on every
+    /// channel (so it fires in about `secs` s); returns it and its `remindAt`.
+    async fn task_reminding_in(&self, secs: i64, title: &str) -> (Value, DateTime<Utc>) {
+        let task = self
+            .api
+            .create(json!({
+                "title": title,
+                "dueAt": in_secs(secs + 60),
+                "reminder": { "before": "PT1M", "channels": ["inbox", "email", "webhook"] }
+            }))
+            .await;
+        let remind_at = parse_time(&task["dueAt"]) - chrono::Duration::minutes(1);
+        (task, remind_at)
+    }
+
+    async fn inbox(&self) -> Vec<Value> {
+        let r = self.api.get("/api/notifications").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["items"].as_array().unwrap().clone()
+    }
+
+    fn webhooks(&self) -> Vec<Recorded> {
+        self.hooks.requests_to("/hook")
+    }
+
+    async fn shutdown(self) {
+        self.hooks.stop();
+        self.env.shutdown().await;
+    }
+}
+
+/// Sleeps until `at` (+ `extra`).
+async fn sleep_until(at: DateTime<Utc>, extra: Duration) {
+    let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    tokio::time::sleep(left + extra).await;
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_reaches_inbox_webhook_and_email_on_time_and_a_duplicate_callback_changes_nothing(
+) {
+    let s = Setup::start().await;
+    let (task, remind_at) = s.task_reminding_in(3, "Pay <rent> & bills").await;
+    let id = id_of(&task);
+
+    // Poll the inbox: the entry must not appear before remindAt.
+    let (first_seen, items) = eventually("the inbox entry", || async {
+        let items = s.inbox().await;
+        (!items.is_empty()).then(|| (Utc::now(), items))
+    })
+    .await;
+    assert_eq!(items.len(), 1);
+    let n = &items[0];
+    assert_eq!(n["taskId"], id);
+    assert_eq!(n["title"], "Pay <rent> & bills");
+    assert_eq!(parse_time(&n["remindAt"]), remind_at);
+    let created = parse_time(&n["createdAt"]);
+    eprintln!(
+        "inbox entry created {} ms, first seen {} ms after remindAt",
+        (created - remind_at).num_milliseconds(),
+        (first_seen - remind_at).num_milliseconds()
+    );
+    assert!(
+        created >= remind_at,
+        "created {created}, before remindAt {remind_at}"
+    );
+    assert!(
+        created - remind_at <= chrono::Duration::seconds(1),
+        "created {created}, more than 1 s after remindAt {remind_at}"
+    );
+    assert!(
+        first_seen >= remind_at,
+        "seen {first_seen} before {remind_at}"
+    );
+
+    // The webhook: one POST, signed over its exact body with the user's secret.
+    let hooks = eventually("the webhook", || async {
+        let hooks = s.webhooks();
+        (!hooks.is_empty()).then_some(hooks)
+    })
+    .await;
+    let hook = &hooks[0];
+    assert_eq!(hook.method, http::Method::POST);
+    let signature = hook.header("x-todo-signature").expect("signed");
+    assert!(
+        todo_core::webhook::verify(HOOK_SECRET.as_bytes(), &hook.body, signature),
+        "bad signature {signature}"
+    );
+    let sent: i64 = hook.header("x-todo-timestamp").unwrap().parse().unwrap();
+    assert!((sent - created.timestamp()).abs() <= 5);
+    assert_eq!(hook.header("x-todo-delivery"), n["id"].as_str());
+    let body = hook.json();
+    assert_eq!(body["userId"], s.user);
+    assert_eq!(body["notification"]["id"], n["id"]);
+
+    // The e-mail: to the user's address, subject and body from the task.
+    let mails = eventually("the e-mail", || async {
+        let mails = s.smtp.mails();
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await;
+    assert_eq!(mails[0].to, [format!("{}@example.com", s.user)]);
+    assert!(
+        mails[0]
+            .data
+            .contains("Subject: Reminder: Pay <rent> & bills"),
+        "{}",
+        mails[0].data
+    );
+    assert!(
+        mails[0].data.contains("Pay &lt;rent&gt; &amp; bills"),
+        "{}",
+        mails[0].data
+    );
+
+    // Open clients get it too: the notification is in the user's sync feed.
+    let feed = eventually("the notification in the sync feed", || async {
+        let page = s.api.get("/api/sync/changes?since=0").await.json();
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "todo.sync.notification.v1")
+            .cloned()
+    })
+    .await;
+    assert_eq!(feed["data"]["notification"]["id"], n["id"]);
+
+    // Dapr delivers the same job callback again: nothing more happens.
+    let scheduled = s
+        .env
+        .subscriber
+        .wait_events(ROUTE_REMINDERS, &s.user, 1)
+        .await[0]
+        .json();
+    let notify = s.env.stack.apps["notify"].app;
+    let r = s
+        .env
+        .raw(notify)
+        .call(
+            "POST",
+            &format!("/job/reminder-{id}"),
+            &[
+                ("content-type", "application/json"),
+                ("dapr-api-token", &s.env.secrets.app_token),
+            ],
+            &serde_json::to_vec(&scheduled["data"]).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.inbox().await.len(), 1);
+    assert_eq!(s.webhooks().len(), 1);
+    assert_eq!(s.smtp.mails().len(), 1);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_due_date_fires_once_at_the_new_time() {
+    let s = Setup::start().await;
+    let (task, first) = s.task_reminding_in(3, "Moved").await;
+    let r = s
+        .api
+        .patch(
+            &format!("/api/tasks/{}", id_of(&task)),
+            &json!({ "dueAt": in_secs(66) }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let moved = parse_time(&r.json()["dueAt"]) - chrono::Duration::minutes(1);
+    assert!(moved > first + chrono::Duration::seconds(1));
+
+    let items = eventually("the rescheduled reminder", || async {
+        let items = s.inbox().await;
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    assert_eq!(parse_time(&items[0]["remindAt"]), moved);
+    let created = parse_time(&items[0]["createdAt"]);
+    assert!(created >= moved, "fired at {created}, before {moved}");
+    assert!(created - moved <= chrono::Duration::seconds(1));
+
+    sleep_until(moved, Duration::from_millis(1500)).await;
+    assert_eq!(s.inbox().await.len(), 1, "fired once");
+    assert_eq!(s.webhooks().len(), 1);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completing_or_deleting_the_task_cancels_its_reminder() {
+    let s = Setup::start().await;
+    let (done, remind_at) = s.task_reminding_in(3, "Completed early").await;
+    let (gone, _) = s.task_reminding_in(3, "Deleted").await;
+    let r = s
+        .api
+        .post(&format!("/api/tasks/{}/complete", id_of(&done)), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s.api.delete(&format!("/api/tasks/{}", id_of(&gone))).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    // Both jobs are deleted…
+    let sidecar = s.env.stack.apps["notify"].sidecar;
+    for task in [&done, &gone] {
+        let path = format!("/v1.0-alpha1/jobs/reminder-{}", id_of(task));
+        eventually("the job deleted", || async {
+            (s.env.raw(sidecar).get(&path).await.status == 500).then_some(())
+        })
+        .await;
+    }
+    // …and nothing fires.
+    sleep_until(remind_at, Duration::from_secs(2)).await;
+    assert!(s.inbox().await.is_empty());
+    assert!(s.webhooks().is_empty());
+    assert!(s.smtp.mails().is_empty());
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_deliveries_are_dropped_and_a_store_outage_is_retried() {
+    let s = Setup::start().await;
+    let env = &s.env;
+
+    // A reminder event whose data does not match its type: DROP.
+    let bad = json!({
+        "specversion": "1.0", "id": "bad-reminder-1", "source": "e2e",
+        "type": "todo.reminder.scheduled.v1", "datacontenttype": "application/json",
+        "data": { "userId": s.user }
+    });
+    publish_to(
+        env,
+        "reminders",
+        &s.user,
+        &serde_json::to_vec(&bad).unwrap(),
+        false,
+    )
+    .await;
+    let dropped = eventually("the dead letter", || async {
+        let dead = dead_letters(env, GROUP).await;
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
+    assert!(
+        dropped[0].0.contains("DROP"),
+        "notify replied DROP: {}",
+        dropped[0].0
+    );
+
+    // notify's writes fail: the reminder event is retried, not lost.
+    let outage = StoreOutage::of(env, "notify||");
+    let (task, _) = s.task_reminding_in(30, "During an outage").await;
+    eventually("a retried delivery", || async {
+        (attempts(env, GROUP) >= 2).then_some(())
+    })
+    .await;
+    let job = format!("/v1.0-alpha1/jobs/reminder-{}", id_of(&task));
+    let sidecar = env.stack.apps["notify"].sidecar;
+    assert_eq!(env.raw(sidecar).get(&job).await.status, 500, "no job yet");
+    outage.heal();
+    eventually("the job scheduled after the outage", || async {
+        (env.raw(sidecar).get(&job).await.status == 200).then_some(())
+    })
+    .await;
+    s.shutdown().await;
+}
