@@ -12,8 +12,11 @@
 //!    external channel is claimed and delivered (see [`crate::channels`]),
 //!    every outcome recorded in the fired record.
 //!
-//! A sidecar or store failure answers 503, so Dapr's job failure policy
-//! calls again; the fired record makes the retry finish only what is left.
+//! A sidecar or store failure, or a channel claimed by another callback,
+//! answers 503, so the Scheduler calls again under the job's failure policy
+//! ([`crate::reminders::failure_policy`]: every 10 s for ~5 min, past the
+//! 30 s claim lease); the fired record makes the retry finish only what is
+//! left.
 
 use serde_json::Value;
 use todo_core::delivery::{Claim, External, FiredRecord, FIRED_TTL_SECS};

@@ -5,20 +5,42 @@
 //! is scheduled (overwriting) or deleted. A failure in between answers RETRY;
 //! the redelivery carries the same version, which is applied again, so the
 //! job always ends up matching the record.
+//!
+//! Every job carries [`failure_policy`]: a callback answering 503 is called
+//! again every 10 s for ~5 min instead of Dapr's default 1 s × 3, so a short
+//! outage or a channel claimed by a callback that died does not lose the
+//! reminder.
+
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
 use todo_core::events::{CloudEvent, ReminderEventData};
-use todo_core::reminder_job::{self, decide, Decision, ReminderEvent, ReminderRecord};
+use todo_core::reminder_job::{
+    self, decide, Decision, ReminderEvent, ReminderRecord, JOB_MAX_RETRIES, JOB_RETRY_INTERVAL_SECS,
+};
 use todo_dapr::document::{guarded_upsert, is_conflict, MAX_ATTEMPTS};
 use todo_dapr::inbound::{parse_cloud_event, DeliveryStatus};
-use todo_dapr::jobs::Job;
+use todo_dapr::jobs::{FailurePolicy, Job};
 use todo_dapr::{DaprError, Transport};
 use todo_http::respond::delivery_auth_failed;
 use todo_http::{Request, Response};
 
 use crate::store::{self, reminder_key};
 use crate::Ctx;
+
+/// The failure policy of every reminder job: constant, every
+/// [`JOB_RETRY_INTERVAL_SECS`] (10 s), at most [`JOB_MAX_RETRIES`] (30)
+/// times, so ~5 min of retries. [`todo_core::reminder_job::JOB_MAX_RETRIES`]
+/// explains the numbers: long enough to ride out a sidecar/store outage and to
+/// outlast the 30 s claim lease of a channel left `sending`, bounded so a
+/// reminder that can never be delivered stops.
+pub fn failure_policy() -> FailurePolicy {
+    FailurePolicy::constant(
+        Duration::from_secs(JOB_RETRY_INTERVAL_SECS),
+        JOB_MAX_RETRIES,
+    )
+}
 
 /// Handles one delivery of the `reminders` topic.
 pub async fn deliver<T: Transport, W: Transport>(ctx: &Ctx<T, W>, request: &Request) -> Response {
@@ -101,6 +123,7 @@ async fn apply<T: Transport, W: Transport>(
                     data: serde_json::to_value(data)
                         .map_err(|e| DaprError::InvalidRequest(e.to_string()))?,
                     overwrite: true,
+                    failure_policy: Some(failure_policy()),
                 };
                 ctx.dapr.schedule_job(&job, &body).await?;
                 Ok(if at > now {

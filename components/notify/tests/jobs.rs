@@ -7,6 +7,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 use support::*;
 use todo_core::webhook;
+use todo_dapr::jobs::FailurePolicy;
 
 /// Schedules a reminder for `user` (version 1) and returns the job data.
 fn scheduled(h: &Harness, user: &str, channels: Value) -> Value {
@@ -305,4 +306,133 @@ fn bad_job_callbacks_are_dropped_and_need_the_app_token() {
         .send(&h)
         .problem(401);
     assert!(inbox(&h, "alice").is_empty());
+}
+
+/// The failure policy the reminder job was scheduled with, read back as the
+/// Scheduler would.
+fn job_policy(h: &Harness) -> FailurePolicy {
+    let job = h.dapr.job(&job_name()).expect("job scheduled");
+    serde_json::from_value(job["failurePolicy"].clone()).expect("a failurePolicy")
+}
+
+/// Plays the Dapr Scheduler for one trigger of the reminder job: calls the
+/// callback; while it fails (anything but 2xx or 404) and `policy` has
+/// retries left, waits its interval (moving the clock) and calls again.
+/// `world(h, n)` runs before call `n` (1-based). Returns the calls made and
+/// whether the trigger was delivered.
+fn trigger(
+    h: &Harness,
+    data: &Value,
+    policy: &FailurePolicy,
+    mut world: impl FnMut(&Harness, u32),
+) -> (u32, bool) {
+    let (interval, max_retries) = match policy {
+        FailurePolicy::Drop => (std::time::Duration::ZERO, Some(0)),
+        FailurePolicy::Constant {
+            interval,
+            max_retries,
+        } => (*interval, *max_retries),
+    };
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        world(h, calls);
+        let status = fire(h, data).status;
+        if (200..300).contains(&status) || status == 404 {
+            return (calls, true);
+        }
+        if max_retries.is_some_and(|max| calls > max) || calls >= 10_000 {
+            return (calls, false);
+        }
+        h.clock.advance(Duration::from_std(interval).unwrap());
+    }
+}
+
+#[test]
+fn a_two_minute_store_outage_is_ridden_out_by_the_jobs_failure_policy() {
+    let outage = |h: &Harness, ends: chrono::DateTime<chrono::Utc>| {
+        h.dapr.set_state_down(h.clock.now() < ends)
+    };
+
+    // With Dapr's default policy (1 s × 3) the trigger gives up after ~3 s:
+    // the reminder would be lost.
+    let h = harness();
+    all_channels(&h, "alice");
+    let data = scheduled(&h, "alice", json!(["inbox", "email", "webhook"]));
+    let ends = h.clock.now() + Duration::minutes(2);
+    let (calls, delivered) = trigger(&h, &data, &FailurePolicy::dapr_default(), |h, _| {
+        outage(h, ends)
+    });
+    assert_eq!((calls, delivered), (4, false));
+    h.dapr.set_state_down(false);
+    assert!(inbox(&h, "alice").is_empty());
+
+    // notify's jobs: called every 10 s; the first call after the outage
+    // delivers, everything exactly once.
+    let h = harness();
+    all_channels(&h, "alice");
+    let data = scheduled(&h, "alice", json!(["inbox", "email", "webhook"]));
+    let policy = job_policy(&h);
+    assert_eq!(policy, notify::reminders::failure_policy());
+    let started = h.clock.now();
+    let ends = started + Duration::minutes(2);
+    let (calls, delivered) = trigger(&h, &data, &policy, |h, _| outage(h, ends));
+    assert!(delivered);
+    assert_eq!(calls, 13, "12 calls during the outage, then one more");
+    assert_eq!(h.clock.now() - started, Duration::minutes(2));
+    assert_eq!(inbox(&h, "alice").len(), 1);
+    assert_eq!(h.dapr.published_on("task-updates").len(), 1);
+    assert_eq!(h.web.hooks().len(), 1);
+    assert_eq!(h.dapr.bindings().len(), 1);
+
+    // A duplicate trigger (at-least-once) adds nothing.
+    assert_eq!(trigger(&h, &data, &policy, |_, _| {}), (1, true));
+    assert_eq!(inbox(&h, "alice").len(), 1);
+    assert_eq!(h.web.hooks().len(), 1);
+    assert_eq!(h.dapr.bindings().len(), 1);
+}
+
+#[test]
+fn a_channel_left_sending_by_a_dead_callback_is_delivered_once_by_a_retry() {
+    // The trigger's first call fails to publish (503). Meanwhile a duplicate
+    // callback (Jobs are at-least-once) got through, claimed the webhook and
+    // died before sending: the channel stays `sending` for its 30 s lease,
+    // and every call until then answers 503 (busy).
+    let run = |policy: Option<FailurePolicy>| {
+        let h = harness();
+        all_channels(&h, "alice");
+        let data = scheduled(&h, "alice", json!(["inbox", "webhook"]));
+        let policy = policy.unwrap_or_else(|| job_policy(&h));
+        let (calls, delivered) = trigger(&h, &data, &policy, |h, n| match n {
+            1 => h.dapr.fail_publishes(1),
+            2 => {
+                let key = fired_key(h);
+                let mut record = state(h, &key);
+                record["published"] = json!(true);
+                record["webhook"]["state"] = json!("sending");
+                record["webhook"]["leaseUntil"] =
+                    json!((h.clock.now() + Duration::seconds(30)).to_rfc3339());
+                h.dapr.put(STORE, &key, record);
+            }
+            _ => {}
+        });
+        (h, calls, delivered)
+    };
+
+    // Dapr's default policy: every retry comes while the claim holds.
+    let (h, calls, delivered) = run(Some(FailurePolicy::dapr_default()));
+    assert_eq!((calls, delivered), (4, false));
+    assert!(h.web.hooks().is_empty(), "the reminder's webhook is lost");
+    assert_eq!(fired_record(&h)["webhook"]["state"], "sending");
+
+    // notify's policy: calls at +10 s, +20 s, +30 s find the claim held (it
+    // was taken at +10 s); the call at +40 s takes the expired claim over
+    // and sends, once.
+    let (h, calls, delivered) = run(None);
+    assert_eq!((calls, delivered), (5, true));
+    assert_eq!(h.web.hooks().len(), 1);
+    let record = fired_record(&h);
+    assert_eq!(record["webhook"]["state"], "delivered");
+    assert_eq!(record["webhook"]["attempts"], 1);
+    assert_eq!(inbox(&h, "alice").len(), 1);
 }

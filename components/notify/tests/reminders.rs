@@ -24,6 +24,11 @@ fn scheduled_reminder_becomes_a_job_at_remind_at_with_its_data() {
     assert_eq!(job["dueTime"], "2026-11-27T10:10:00.000Z");
     assert_eq!(job["overwrite"], true);
     assert_eq!(job["data"], data, "the reminder itself is the job data");
+    assert_eq!(
+        job["failurePolicy"],
+        json!({"constant": {"interval": "10s", "maxRetries": 30}}),
+        "retried every 10 s for 5 min, not Dapr's default 1 s × 3"
+    );
     let rec = record(&h);
     assert_eq!(rec["version"], 1);
     assert_eq!(rec["state"], "scheduled");
@@ -58,6 +63,7 @@ fn a_moved_due_date_overwrites_the_job() {
     let job = h.dapr.job(&job_name()).unwrap();
     assert_eq!(job["dueTime"], "2026-11-27T10:50:00.000Z");
     assert_eq!(job["data"]["version"], 2);
+    assert_eq!(job["failurePolicy"]["constant"]["maxRetries"], 30);
     assert_eq!(record(&h)["version"], 2);
 }
 
@@ -71,6 +77,7 @@ fn a_past_reminder_of_a_task_still_ahead_fires_at_once() {
     );
     let job = h.dapr.job(&job_name()).unwrap();
     assert_eq!(job["dueTime"], "2026-11-27T10:00:00.000Z", "now");
+    assert_eq!(job["failurePolicy"]["constant"]["interval"], "10s");
     assert_eq!(job["data"]["remindAt"], data["remindAt"]);
 }
 

@@ -22,6 +22,42 @@ pub const JOB_PREFIX: &str = "reminder-";
 /// event still finds it and is recognised as stale).
 pub const RECORD_RETENTION_DAYS: i64 = 30;
 
+/// Seconds between the Scheduler's calls of a reminder job whose callback
+/// failed; see [`JOB_MAX_RETRIES`].
+pub const JOB_RETRY_INTERVAL_SECS: u64 = 10;
+
+/// How often the Scheduler calls a reminder job again after a failed
+/// callback (its failure policy: constant, [`JOB_RETRY_INTERVAL_SECS`] apart).
+///
+/// A reminder job fires once, so when its retries run out the reminder is
+/// lost. Dapr's default policy (constant 1 s, 3 retries) gives up about 3 s
+/// after the first failure, and the callback answers 503 whenever the
+/// sidecar, the state store or the publish fails, or while another callback
+/// holds a channel's claim ([`crate::delivery::CLAIM_LEASE_SECS`], 30 s):
+/// - **10 s apart**: a 503 means something is down or busy; calling every
+///   second does not make it come back sooner, it only multiplies the load
+///   on a recovering store by the number of reminders due. 10 s is a third
+///   of the claim lease, so a channel left `sending` by a callback that died
+///   is taken over at most 10 s after its lease ends.
+/// - **30 retries** (≈ 5 min of retries, 31 calls): rides out a sidecar or
+///   pod restart, a PostgreSQL fail-over or a Kafka leader election (tens of
+///   seconds to a few minutes), and outlasts the claim lease ten times, so
+///   even a retry that dies mid-send itself leaves enough retries to take
+///   its claim over. Bounded, so a reminder that can never be delivered
+///   stops instead of firing for ever; a reminder more than ~5 min late has
+///   mostly lost its point anyway, and its inbox entry exists from the first
+///   call that got through the store.
+pub const JOB_MAX_RETRIES: u32 = 30;
+
+/// The time the Scheduler keeps retrying a failed reminder callback:
+/// [`JOB_RETRY_INTERVAL_SECS`] × [`JOB_MAX_RETRIES`] (5 min).
+pub const JOB_RETRY_WINDOW_SECS: u64 = JOB_RETRY_INTERVAL_SECS * JOB_MAX_RETRIES as u64;
+
+// The retries must outlast a claim's lease several times over, and come
+// often enough to take an expired claim over promptly.
+const _: () = assert!(JOB_RETRY_WINDOW_SECS >= 3 * crate::delivery::CLAIM_LEASE_SECS as u64);
+const _: () = assert!(JOB_RETRY_INTERVAL_SECS < crate::delivery::CLAIM_LEASE_SECS as u64);
+
 /// The job of `task_id`: `reminder-{taskId}`.
 pub fn job_name(task_id: Uuid) -> String {
     format!("{JOB_PREFIX}{}", task_id.hyphenated())

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use todo_core::events::{types, ReminderEventData};
 use todo_core::reminder_job::{
     decide, due_time, is_current, job_name, task_of_job, Decision, ReminderEvent, ReminderRecord,
-    ReminderState, RECORD_RETENTION_DAYS,
+    ReminderState, JOB_MAX_RETRIES, JOB_RETRY_INTERVAL_SECS, JOB_RETRY_WINDOW_SECS,
+    RECORD_RETENTION_DAYS,
 };
 use todo_core::Channel;
 use uuid::Uuid;
@@ -181,4 +182,18 @@ fn records_outlive_their_reminder() {
         ..rec
     };
     assert_eq!(days(past.ttl_seconds(now())), RECORD_RETENTION_DAYS as u64);
+}
+
+#[test]
+fn job_retries_outlast_the_claim_lease_and_stay_bounded() {
+    use todo_core::delivery::{CLAIM_LEASE_SECS, FIRED_TTL_SECS};
+    assert_eq!((JOB_RETRY_INTERVAL_SECS, JOB_MAX_RETRIES), (10, 30));
+    assert_eq!(JOB_RETRY_WINDOW_SECS, 300, "vs 3 s with Dapr's default");
+    let lease = CLAIM_LEASE_SECS as u64;
+    // The retries outlast a claim's lease ten times over, and one lands
+    // within an interval of a lease running out.
+    assert_eq!(JOB_RETRY_WINDOW_SECS / lease, 10);
+    assert_eq!(lease.div_ceil(JOB_RETRY_INTERVAL_SECS), 3);
+    // The dedupe record outlives every retry by far.
+    assert_eq!(FIRED_TTL_SECS / JOB_RETRY_WINDOW_SECS, 2016);
 }

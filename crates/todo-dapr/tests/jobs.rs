@@ -2,7 +2,9 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use todo_dapr::jobs::Job;
+use std::time::Duration;
+
+use todo_dapr::jobs::{FailurePolicy, Job};
 use todo_dapr::DaprError;
 
 fn reminder_job() -> Job {
@@ -13,6 +15,7 @@ fn reminder_job() -> Job {
         ttl: None,
         data: json!({"taskId": "abc", "remindAt": "2025-01-01T10:00:00Z"}),
         overwrite: true,
+        failure_policy: None,
     }
 }
 
@@ -45,6 +48,7 @@ fn schedule_always_sends_data_and_omits_false_overwrite() {
         ttl: Some("1h".into()),
         data: serde_json::Value::Null,
         overwrite: false,
+        failure_policy: None,
     };
     run(c.schedule_job("sweep", &job)).unwrap();
     let body = c.transport().only().json();
@@ -53,6 +57,139 @@ fn schedule_always_sends_data_and_omits_false_overwrite() {
         json!({"schedule": "@every 1m", "repeats": 3, "ttl": "1h", "data": null})
     );
     assert!(body.as_object().unwrap().contains_key("data"));
+}
+
+#[test]
+fn schedule_sends_a_constant_failure_policy_as_protojson() {
+    // dapr/proto/common/v1/common.proto JobFailurePolicyConstant: `interval`
+    // is a google.protobuf.Duration ("10s"), `max_retries` a uint32 whose JSON
+    // name is `maxRetries`.
+    let c = client(vec![no_content()]);
+    let mut job = reminder_job();
+    job.failure_policy = Some(FailurePolicy::constant(Duration::from_secs(10), 30));
+    run(c.schedule_job("reminder-abc", &job)).unwrap();
+    assert_eq!(
+        c.transport().only().json(),
+        json!({
+            "dueTime": "2025-01-01T10:00:00Z",
+            "data": {"taskId": "abc", "remindAt": "2025-01-01T10:00:00Z"},
+            "overwrite": true,
+            "failurePolicy": {"constant": {"interval": "10s", "maxRetries": 30}}
+        })
+    );
+}
+
+#[test]
+fn schedule_sends_drop_and_unbounded_policies() {
+    let c = client(vec![no_content(), no_content(), no_content()]);
+    let mut job = reminder_job();
+    job.failure_policy = Some(FailurePolicy::Drop);
+    run(c.schedule_job("a", &job)).unwrap();
+    job.failure_policy = Some(FailurePolicy::Constant {
+        interval: Duration::from_millis(1500),
+        max_retries: None,
+    });
+    run(c.schedule_job("b", &job)).unwrap();
+    job.failure_policy = Some(FailurePolicy::Constant {
+        interval: Duration::ZERO,
+        max_retries: Some(0),
+    });
+    run(c.schedule_job("c", &job)).unwrap();
+    let policies: Vec<_> = c
+        .transport()
+        .requests()
+        .iter()
+        .map(|r| r.json()["failurePolicy"].clone())
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            json!({"drop": {}}),
+            json!({"constant": {"interval": "1.500s"}}),
+            json!({"constant": {"interval": "0s", "maxRetries": 0}}),
+        ]
+    );
+}
+
+#[test]
+fn failure_policies_parse_from_protojson_in_either_naming() {
+    let parse = |v: serde_json::Value| serde_json::from_value::<FailurePolicy>(v);
+    let ten_by_thirty = FailurePolicy::constant(Duration::from_secs(10), 30);
+    // camelCase (what daprd writes) and snake_case (the proto names the docs
+    // show); protojson also reads a uint32 from a string.
+    for v in [
+        json!({"constant": {"interval": "10s", "maxRetries": 30}}),
+        json!({"constant": {"interval": "10s", "max_retries": 30}}),
+        json!({"constant": {"interval": "10.000s", "maxRetries": "30"}}),
+    ] {
+        assert_eq!(parse(v.clone()).unwrap(), ten_by_thirty, "{v}");
+    }
+    assert_eq!(parse(json!({"drop": {}})).unwrap(), FailurePolicy::Drop);
+    assert_eq!(
+        parse(json!({"constant": {}})).unwrap(),
+        FailurePolicy::Constant {
+            interval: Duration::ZERO,
+            max_retries: None
+        },
+        "no interval = at once; no maxRetries = without end"
+    );
+    assert_eq!(
+        parse(json!({"constant": {"interval": "0.000000250s"}})).unwrap(),
+        FailurePolicy::Constant {
+            interval: Duration::from_nanos(250),
+            max_retries: None
+        }
+    );
+    for bad in [
+        json!({}),
+        json!({"drop": {}, "constant": {}}),
+        json!({"constant": {"interval": "10"}}),
+        json!({"constant": {"interval": "1m"}}),
+        json!({"constant": {"interval": "-1s"}}),
+        json!({"constant": {"interval": "1.s"}}),
+        json!({"constant": {"interval": "1.0000000001s"}}),
+        json!({"constant": {"maxRetries": -1}}),
+        json!({"constant": {"maxRetries": "x"}}),
+    ] {
+        assert!(parse(bad.clone()).is_err(), "{bad}");
+    }
+    // Round trip, and the serialized form is what daprd itself writes.
+    for p in [
+        FailurePolicy::Drop,
+        ten_by_thirty.clone(),
+        FailurePolicy::Constant {
+            interval: Duration::from_micros(2500),
+            max_retries: None,
+        },
+    ] {
+        assert_eq!(parse(serde_json::to_value(&p).unwrap()).unwrap(), p);
+    }
+    assert_eq!(
+        serde_json::to_value(FailurePolicy::Constant {
+            interval: Duration::from_micros(2500),
+            max_retries: None,
+        })
+        .unwrap(),
+        json!({"constant": {"interval": "0.002500s"}})
+    );
+}
+
+#[test]
+fn failure_policy_retry_windows() {
+    assert_eq!(
+        FailurePolicy::dapr_default().retry_window(),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(
+        FailurePolicy::constant(Duration::from_secs(10), 30).retry_window(),
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(FailurePolicy::Drop.retry_window(), Some(Duration::ZERO));
+    let endless = FailurePolicy::Constant {
+        interval: Duration::from_secs(1),
+        max_retries: None,
+    };
+    assert_eq!(endless.retry_window(), None);
 }
 
 #[test]
@@ -158,6 +295,7 @@ fn get_unwraps_protojson_any_data() {
             ttl: None,
             data: json!({"taskId": "abc", "remindAt": "2025-01-01T10:00:00Z"}),
             overwrite: false,
+            failure_policy: Some(FailurePolicy::dapr_default()),
         }
     );
     let req = c.transport().only();
@@ -173,10 +311,43 @@ fn get_keeps_schedule_fields_and_unwrapped_data() {
         json!({"name": "sweep", "schedule": "@every 1m", "repeats": 3, "ttl": "1h", "data": "plain"}),
     )]);
     let job = run(c.get_job("sweep")).unwrap().unwrap();
+    assert_eq!(job.failure_policy, None, "a daprd that predates the field");
     assert_eq!(job.schedule.as_deref(), Some("@every 1m"));
     assert_eq!(job.repeats, Some(3));
     assert_eq!(job.ttl.as_deref(), Some("1h"));
     assert_eq!(job.data, json!("plain"));
+}
+
+#[test]
+fn get_parses_the_failure_policy_back() {
+    let c = client(vec![
+        json_response(
+            200,
+            json!({
+                "name": "reminder-abc",
+                "dueTime": "2025-01-01T10:00:00Z",
+                "data": {"@type": "type.googleapis.com/google.protobuf.Value", "value": {}},
+                "failurePolicy": {"constant": {"interval": "10s", "maxRetries": 30}}
+            }),
+        ),
+        json_response(
+            200,
+            json!({"name": "x", "dueTime": "1s", "data": 1, "failure_policy": {"drop": {}}}),
+        ),
+        json_response(
+            200,
+            json!({"name": "x", "dueTime": "1s", "data": 1, "failurePolicy": {"constant": {"interval": "soon"}}}),
+        ),
+    ]);
+    let job = run(c.get_job("reminder-abc")).unwrap().unwrap();
+    assert_eq!(
+        job.failure_policy,
+        Some(FailurePolicy::constant(Duration::from_secs(10), 30))
+    );
+    let job = run(c.get_job("x")).unwrap().unwrap();
+    assert_eq!(job.failure_policy, Some(FailurePolicy::Drop));
+    let err = run(c.get_job("x")).unwrap_err();
+    assert!(matches!(err, DaprError::BadResponse(_)), "{err:?}");
 }
 
 #[test]
