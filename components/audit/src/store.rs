@@ -17,7 +17,9 @@ use serde_json::Value;
 use todo_core::audit_chain::{AuditEntry, ChainHead};
 use todo_core::task_event::TaskEvent;
 use todo_core::Problem;
-use todo_dapr::document::{self, guarded_upsert, is_conflict, key_segment, Loaded, MAX_ATTEMPTS};
+use todo_dapr::document::{
+    self, guarded_upsert, is_conflict, key_segment, Loaded, RawDocument, MAX_ATTEMPTS,
+};
 use todo_dapr::state::TxOperation;
 use todo_dapr::{DaprError, Transport};
 use todo_http::respond::dapr_problem;
@@ -113,7 +115,7 @@ pub async fn append<T: Transport>(
     let mut last_err = DaprError::TransactionFailed(format!("{} kept changing", keys[0]));
     for _ in 0..MAX_ATTEMPTS {
         let mut found = state
-            .bulk_get::<Value>(&keys)
+            .bulk_get::<RawDocument>(&keys)
             .await?
             .into_iter()
             .map(|(_, item)| item);

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use todo_core::delivery::{FiredRecord, FIRED_TTL_SECS};
 use todo_core::reminder_job::due_time;
-use todo_dapr::document::{self, key_segment, Loaded};
+use todo_dapr::document::{self, key_segment, Loaded, RawDocument};
 use todo_dapr::state::Versioned;
 use todo_dapr::{DaprError, Transport};
 use uuid::Uuid;
@@ -43,15 +43,15 @@ pub fn fired_key(job: &str, remind_at: DateTime<Utc>) -> String {
     )
 }
 
-/// Reads `keys` in one bulk call, raw, in order.
+/// Reads `keys` in one bulk call, raw (unparsed), in order.
 pub async fn read_all<T: Transport, W: Transport>(
     ctx: &Ctx<T, W>,
     keys: &[String],
-) -> Result<Vec<Option<Versioned<serde_json::Value>>>, DaprError> {
+) -> Result<Vec<Option<Versioned<RawDocument>>>, DaprError> {
     Ok(ctx
         .dapr
         .state(&ctx.config.state_store)
-        .bulk_get::<serde_json::Value>(keys)
+        .bulk_get::<RawDocument>(keys)
         .await?
         .into_iter()
         .map(|(_, item)| item)
@@ -60,7 +60,7 @@ pub async fn read_all<T: Transport, W: Transport>(
 
 /// One raw document of [`read_all`], decoded for update.
 pub fn loaded<V: DeserializeOwned + Default>(
-    item: Option<Versioned<serde_json::Value>>,
+    item: Option<Versioned<RawDocument>>,
 ) -> Result<Loaded<V>, DaprError> {
     Ok(Loaded::from_versioned(document::decode(item)?))
 }

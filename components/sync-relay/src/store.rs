@@ -15,7 +15,9 @@ use todo_core::events::CloudEvent;
 use todo_core::sync_feed::{
     plan_read, take_batch, Batch, Change, FeedHead, ReadPlan, CHANGE_TTL_SECS,
 };
-use todo_dapr::document::{self, guarded_upsert, is_conflict, key_segment, MAX_ATTEMPTS};
+use todo_dapr::document::{
+    self, guarded_upsert, is_conflict, key_segment, RawDocument, MAX_ATTEMPTS,
+};
 use todo_dapr::state::TxOperation;
 use todo_dapr::{DaprError, Transport};
 
@@ -60,7 +62,7 @@ pub async fn append<T: Transport>(
     let mut last_err = DaprError::EtagMismatch(format!("{} kept changing", keys[0]));
     for _ in 0..MAX_ATTEMPTS {
         let mut found = state
-            .bulk_get::<Value>(&keys)
+            .bulk_get::<RawDocument>(&keys)
             .await?
             .into_iter()
             .map(|(_, item)| item);
@@ -142,7 +144,7 @@ pub async fn read_after<T: Transport>(
     let found = ctx
         .dapr
         .state(&ctx.config.state_store)
-        .bulk_get::<Value>(&keys)
+        .bulk_get::<RawDocument>(&keys)
         .await?
         .into_iter()
         .map(|(_, item)| document::decode::<Change>(item).map(|c| c.map(|v| v.value)))

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use todo_core::events::{self, OutboundEvent, TaskChange};
 use todo_core::query::TaskSummary;
 use todo_core::{Problem, Task};
-use todo_dapr::document::{self, is_conflict, key_segment as segment};
+use todo_dapr::document::{self, is_conflict, key_segment as segment, RawDocument};
 use todo_dapr::state::{SaveItem, TxOperation, Versioned};
 use todo_dapr::{DaprError, Transport};
 use todo_http::respond::dapr_problem;
@@ -41,6 +41,16 @@ pub struct StoredTask {
 pub struct UserIndex {
     #[serde(default)]
     pub tasks: Vec<TaskSummary>,
+    #[serde(default)]
+    pub outbox: Vec<OutboundEvent>,
+}
+
+/// The outbox of a user index, read without its task summaries: serde skips
+/// the `tasks` array without building it, so reading this costs little more
+/// than the bytes, however many tasks the user has. For requests that change
+/// nothing (a single-task read) but must still flush a leftover outbox.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PendingOutbox {
     #[serde(default)]
     pub outbox: Vec<OutboundEvent>,
 }
@@ -122,17 +132,40 @@ pub async fn load_task_and_index<T: Transport>(
     user: &str,
     id: Uuid,
 ) -> Result<(Option<Versioned<StoredTask>>, Loaded<UserIndex>), Problem> {
+    let (task, index) = load_task_and::<T, UserIndex>(ctx, user, id).await?;
+    Ok((task, Loaded::from_versioned(index)))
+}
+
+/// One task of `user` (as [`load_task_and_index`]) and only the outbox of the
+/// user's index, in one bulk read: what a request that changes nothing needs
+/// to answer and flush a leftover outbox.
+pub async fn load_task_and_outbox<T: Transport>(
+    ctx: &Ctx<T>,
+    user: &str,
+    id: Uuid,
+) -> Result<(Option<Versioned<StoredTask>>, PendingOutbox), Problem> {
+    let (task, pending) = load_task_and::<T, PendingOutbox>(ctx, user, id).await?;
+    Ok((task, pending.map(|p| p.value).unwrap_or_default()))
+}
+
+/// `task/{id}` (kept only when `user` owns it) and `user/{uid}` read as `I`,
+/// in one bulk read, each parsed once straight from its JSON text.
+async fn load_task_and<T: Transport, I: serde::de::DeserializeOwned>(
+    ctx: &Ctx<T>,
+    user: &str,
+    id: Uuid,
+) -> Result<(Option<Versioned<StoredTask>>, Option<Versioned<I>>), Problem> {
     let keys = [task_key(id), user_key(user)];
     let mut found = ctx
         .dapr
         .state(&ctx.config.state_store)
-        .bulk_get::<serde_json::Value>(&keys)
+        .bulk_get::<RawDocument>(&keys)
         .await
         .map_err(|e| dapr_problem(&e))?
         .into_iter()
         .map(|(_, item)| item);
     let task = decode::<StoredTask>(found.next().flatten())?.filter(|t| t.value.owner == user);
-    let index = Loaded::from_versioned(decode::<UserIndex>(found.next().flatten())?);
+    let index = decode::<I>(found.next().flatten())?;
     Ok((task, index))
 }
 
@@ -154,8 +187,10 @@ pub async fn load_tasks<T: Transport>(ctx: &Ctx<T>, ids: &[Uuid]) -> Result<Vec<
         .collect())
 }
 
-fn decode<V: serde::de::DeserializeOwned>(
-    item: Option<Versioned<serde_json::Value>>,
+/// One document of a `bulk_get::<RawDocument>` decoded into `V` (an
+/// unreadable one is a 500).
+pub fn decode<V: serde::de::DeserializeOwned>(
+    item: Option<Versioned<RawDocument>>,
 ) -> Result<Option<Versioned<V>>, Problem> {
     document::decode(item).map_err(|e| Problem::internal(e.to_string()))
 }
@@ -275,6 +310,23 @@ mod tests {
         assert_eq!(user_key("a/b||c"), "user/a%2Fb%7C%7Cc");
         assert_eq!(idempotency_key("bob@x.io", "k/1"), "idem/bob@x.io/k%2F1");
         assert!(!user_key("x||y").contains("||"));
+    }
+
+    #[test]
+    fn pending_outbox_reads_the_outbox_of_an_index_and_skips_its_tasks() {
+        let event = OutboundEvent {
+            topic: "task-events".into(),
+            partition_key: "alice".into(),
+            event: serde_json::json!({"id": "e1", "type": "todo.task.created.v1"}),
+        };
+        let index = serde_json::json!({
+            "tasks": [{"any": "shape", "is": ["skipped", {"not": "built"}]}],
+            "outbox": [serde_json::to_value(&event).unwrap()],
+        });
+        let pending: PendingOutbox = serde_json::from_value(index).unwrap();
+        assert_eq!(pending.outbox, vec![event]);
+        let empty: PendingOutbox = serde_json::from_str(r#"{"tasks": []}"#).unwrap();
+        assert!(empty.outbox.is_empty());
     }
 
     #[test]

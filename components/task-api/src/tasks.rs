@@ -7,6 +7,7 @@ use todo_core::events::TaskChange;
 use todo_core::query::{self, ListQuery};
 use todo_core::validate::{self, TaskFields};
 use todo_core::{patch, Problem, Task};
+use todo_dapr::document::RawDocument;
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;
 use todo_http::respond::{dapr_problem, json, no_content};
@@ -15,8 +16,9 @@ use uuid::Uuid;
 
 use crate::outbox;
 use crate::store::{
-    self, commit_change, contended, idempotency_key, load_index, load_task_and_index, user_key,
-    Change, CommitOutcome, IdempotencyRecord, Loaded, UserIndex, MAX_ATTEMPTS,
+    self, commit_change, contended, idempotency_key, load_index, load_task_and_index,
+    load_task_and_outbox, user_key, Change, CommitOutcome, IdempotencyRecord, Loaded, UserIndex,
+    MAX_ATTEMPTS,
 };
 use crate::Ctx;
 
@@ -110,24 +112,20 @@ pub async fn create_task<T: Transport>(
         let mut keys = vec![user_key(user)];
         keys.extend(idempotency.map(|i| idempotency_key(user, &i.key)));
         let mut found = state
-            .bulk_get::<serde_json::Value>(&keys)
+            .bulk_get::<RawDocument>(&keys)
             .await
             .map_err(|e| dapr_problem(&e))?
             .into_iter()
             .map(|(_, item)| item);
-        let index_doc = found.next().flatten();
-        let mut index = Loaded {
-            etag: index_doc.as_ref().and_then(|d| d.etag.clone()),
-            value: match index_doc {
-                Some(d) => serde_json::from_value::<UserIndex>(d.value)
-                    .map_err(|e| Problem::internal(format!("user index is unreadable: {e}")))?,
-                None => UserIndex::default(),
-            },
-        };
-        if let (Some(idem), Some(seen)) = (idempotency, found.next().flatten()) {
-            let seen: IdempotencyRecord = serde_json::from_value(seen.value)
-                .map_err(|e| Problem::internal(format!("idempotency record is unreadable: {e}")))?;
-            return replay(ctx, idem, &seen).await.map(|task| (task, false));
+        let mut index: Loaded<UserIndex> =
+            Loaded::from_versioned(store::decode(found.next().flatten())?);
+        if let (Some(idem), Some(seen)) = (
+            idempotency,
+            store::decode::<IdempotencyRecord>(found.next().flatten())?,
+        ) {
+            return replay(ctx, idem, &seen.value)
+                .await
+                .map(|task| (task, false));
         }
 
         let task = Task::create(Uuid::now_v7(), fields.clone(), ctx.now());
@@ -193,8 +191,13 @@ pub async fn get<T: Transport>(
 ) -> Result<Response, Problem> {
     let user = user(ctx, request).await?;
     let id = parse_id(id)?;
-    let (task, index) = load_task_and_index(ctx, &user, id).await?;
-    flush_leftover(ctx, &user, &index).await;
+    // Only the index's outbox (a leftover is flushed, DESIGN §5), not its
+    // summaries: a single-task read costs the same however many tasks the
+    // user has.
+    let (task, pending) = load_task_and_outbox(ctx, &user, id).await?;
+    if !pending.outbox.is_empty() {
+        outbox::flush(ctx, &user, &pending.outbox).await;
+    }
     let task = task.ok_or_else(task_not_found)?;
     Ok(task_response(200, &task.value.task))
 }

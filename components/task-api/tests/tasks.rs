@@ -243,6 +243,23 @@ fn failed_publish_keeps_events_in_the_outbox_until_the_next_request() {
 }
 
 #[test]
+fn reading_one_task_also_flushes_a_leftover_outbox() {
+    let h = harness();
+    h.dapr.fail_publishes(1);
+    let task = create(&h, "alice", json!({ "title": "Read me" }));
+    assert!(h.dapr.published().is_empty());
+    let got = call(
+        "GET",
+        &format!("/api/tasks/{}", task["id"].as_str().unwrap()),
+    )
+    .user("alice")
+    .send(&h);
+    assert_eq!(got.status, 200);
+    assert_eq!(types_on(&h, "task-events"), ["todo.task.created.v1"]);
+    assert_eq!(index(&h, "alice")["outbox"], json!([]));
+}
+
+#[test]
 fn outbox_keeps_order_across_a_failure() {
     let h = harness();
     h.dapr.fail_publishes(1);

@@ -77,12 +77,18 @@ pub fn is_conflict(err: &DaprError) -> bool {
     )
 }
 
-/// Decodes one document of a bulk read into `V`, keeping its ETag.
+/// One document of a bulk read as the sidecar sent it, not parsed yet: read
+/// with `bulk_get::<RawDocument>` when the keys hold documents of different
+/// types, then [`decode`] each into its own type with a single parse.
+pub type RawDocument = Box<serde_json::value::RawValue>;
+
+/// Decodes one raw document of a bulk read into `V` (one parse, straight from
+/// the JSON text), keeping its ETag.
 pub fn decode<V: DeserializeOwned>(
-    item: Option<Versioned<serde_json::Value>>,
+    item: Option<Versioned<RawDocument>>,
 ) -> Result<Option<Versioned<V>>, DaprError> {
     item.map(|v| {
-        serde_json::from_value(v.value)
+        serde_json::from_str(v.value.get())
             .map(|value| Versioned {
                 value,
                 etag: v.etag,
@@ -143,5 +149,29 @@ mod tests {
         assert_eq!(item.etag, None);
         let item = guarded_upsert("k", &1, Some("7".into())).unwrap();
         assert_eq!(item.etag.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn decode_parses_a_raw_document_into_its_type_keeping_the_etag() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Head {
+            seq: u64,
+        }
+        let raw = |json: &str| -> RawDocument { serde_json::from_str(json).unwrap() };
+        let found = decode::<Head>(Some(Versioned {
+            value: raw(r#"{"seq": 3, "extra": [1, 2]}"#),
+            etag: Some("9".into()),
+        }))
+        .unwrap()
+        .unwrap();
+        assert_eq!(found.value, Head { seq: 3 });
+        assert_eq!(found.etag.as_deref(), Some("9"));
+        assert_eq!(decode::<Head>(None).unwrap(), None);
+        let err = decode::<Head>(Some(Versioned {
+            value: raw(r#"{"seq": "x"}"#),
+            etag: None,
+        }))
+        .unwrap_err();
+        assert!(matches!(err, DaprError::BadResponse(_)), "{err:?}");
     }
 }
