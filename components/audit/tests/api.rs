@@ -17,10 +17,7 @@ fn record(h: &Harness, events: &mut Events, id: u128, updates: usize) -> Task {
     );
     for n in 1..=updates {
         let mut next = current.clone();
-        next.apply(
-            task(id, json!({ "title": format!("v{n}") })).fields(),
-            now(),
-        );
+        next.apply(task(id, json!({ "title": format!("v{n}") })).fields(), t0());
         let event = events.event(TaskChange::Updated, Some(&current), Some(&next));
         assert_eq!(deliver_event(h, &event), "SUCCESS");
         current = next;

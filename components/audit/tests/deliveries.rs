@@ -44,12 +44,12 @@ fn every_change_appends_one_entry_with_its_field_changes() {
             json!({ "title": "Final report", "tags": ["work"], "priority": "high" }),
         )
         .fields(),
-        now(),
+        t0(),
     );
     let mut done = edited.clone();
-    done.complete(now());
+    done.complete(t0());
     let mut reopened = done.clone();
-    reopened.reopen(now());
+    reopened.reopen(t0());
     let sequence = [
         events.event(TaskChange::Created, None, Some(&open)),
         events.event(TaskChange::Updated, Some(&open), Some(&edited)),
@@ -273,7 +273,7 @@ fn an_event_for_another_users_task_is_dropped() {
     let theirs = Events::for_user("alice").event(TaskChange::Created, None, Some(&open));
     assert_eq!(deliver_event(&h, &theirs), "SUCCESS");
     let mut done = open.clone();
-    done.complete(now());
+    done.complete(t0());
     let forged = Events::for_user("mallory").event(TaskChange::Completed, Some(&open), Some(&done));
     assert_eq!(deliver_event(&h, &forged), "DROP");
     assert!(h.dapr.get(STORE, "chain/mallory").is_none());

@@ -21,7 +21,7 @@ fn notifications(h: &Harness, user: &str, n: usize) -> Vec<String> {
         deliver(h, envelope("scheduled", data.clone()));
         h.clock.advance(Duration::minutes(1));
         let reply = call("POST", &format!("/job/reminder-{task}"))
-            .dapr()
+            .app_token()
             .json(data)
             .send(h);
         assert_eq!(reply.dapr_status(), "SUCCESS");

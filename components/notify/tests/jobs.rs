@@ -287,17 +287,17 @@ fn bad_job_callbacks_are_dropped_and_need_the_app_token() {
     let h = harness();
     let data = reminder("alice", 1, t0(), json!(["inbox"]));
     let other = call("POST", "/job/reminder-0193b2c4-9999-7000-8000-000000000009")
-        .dapr()
+        .app_token()
         .json(data.clone())
         .send(&h);
     assert_eq!(other.dapr_status(), "DROP", "data of another task");
     let garbage = call("POST", &format!("/job/{}", job_name()))
-        .dapr()
+        .app_token()
         .raw("application/json", b"{")
         .send(&h);
     assert_eq!(garbage.dapr_status(), "DROP");
     let unknown = call("POST", "/job/cleanup")
-        .dapr()
+        .app_token()
         .json(data.clone())
         .send(&h);
     assert_eq!(unknown.dapr_status(), "DROP");

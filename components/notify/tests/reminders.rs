@@ -154,7 +154,7 @@ fn bad_deliveries_are_dropped() {
     let h = harness();
     let bad = |body: &[u8]| {
         call("POST", "/events/notify/reminders")
-            .dapr()
+            .app_token()
             .raw("application/cloudevents+json", body)
             .send(&h)
             .dapr_status()

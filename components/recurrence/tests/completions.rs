@@ -29,7 +29,7 @@ fn weekly() -> todo_core::Task {
 fn a_completion_creates_the_next_occurrence_through_task_api() {
     let h = harness();
     let task = weekly();
-    let (_, completed) = complete(&task, now(), 1);
+    let (_, completed) = complete(&task, t0(), 1);
     assert_eq!(deliver(&h, &completed), "SUCCESS");
 
     let invoked = h.dapr.invoked();
@@ -85,15 +85,15 @@ fn redeliveries_and_reopen_complete_create_one_next_occurrence() {
             "recurrence": { "rrule": "FREQ=DAILY;INTERVAL=3", "from": "completion" }
         }),
     );
-    let (done, first) = complete(&task, now(), 1);
+    let (done, first) = complete(&task, t0(), 1);
     for _ in 0..3 {
         assert_eq!(deliver(&h, &first), "SUCCESS");
     }
     // Reopened, then completed again a day later: another event, another
     // next due date, the same occurrence.
     let mut reopened = done.clone();
-    reopened.reopen(now());
-    let (_, again) = complete(&reopened, now() + Duration::days(1), 2);
+    reopened.reopen(t0());
+    let (_, again) = complete(&reopened, t0() + Duration::days(1), 2);
     assert_eq!(deliver(&h, &again), "SUCCESS");
 
     assert_eq!(h.dapr.invoked().len(), 4);
@@ -116,7 +116,7 @@ fn the_end_of_a_series_creates_nothing() {
         }),
     );
     last.recurrence.as_mut().unwrap().occurrence = 3;
-    let (_, completed) = complete(&last, now(), 1);
+    let (_, completed) = complete(&last, t0(), 1);
     assert_eq!(deliver(&h, &completed), "SUCCESS");
     // UNTIL before the next date.
     let until = task(
@@ -127,14 +127,14 @@ fn the_end_of_a_series_creates_nothing() {
             "recurrence": { "rrule": "FREQ=WEEKLY;UNTIL=20261203T000000Z" }
         }),
     );
-    let (_, completed) = complete(&until, now(), 2);
+    let (_, completed) = complete(&until, t0(), 2);
     assert_eq!(deliver(&h, &completed), "SUCCESS");
     assert!(h.dapr.invoked().is_empty());
 
     // Occurrence 2 of 3 still has a successor.
     let mut second = last.clone();
     second.recurrence.as_mut().unwrap().occurrence = 2;
-    let (_, completed) = complete(&second, now(), 3);
+    let (_, completed) = complete(&second, t0(), 3);
     assert_eq!(deliver(&h, &completed), "SUCCESS");
     let invoked = h.dapr.invoked();
     assert_eq!(invoked.len(), 1);
@@ -148,9 +148,9 @@ fn the_end_of_a_series_creates_nothing() {
 fn other_events_are_acknowledged_without_work() {
     let h = harness();
     let task = weekly();
-    let (done, _) = complete(&task, now(), 1);
+    let (done, _) = complete(&task, t0(), 1);
     let mut edited = task.clone();
-    edited.apply(weekly().fields(), now());
+    edited.apply(weekly().fields(), t0());
     let others = [
         event(TaskChange::Created, None, Some(&task), 1),
         event(TaskChange::Updated, Some(&task), Some(&edited), 2),
@@ -167,11 +167,11 @@ fn other_events_are_acknowledged_without_work() {
     }
     // A completed task that does not recur.
     let plain = support::task(9, json!({ "title": "Once" }));
-    let (_, completed) = complete(&plain, now(), 5);
+    let (_, completed) = complete(&plain, t0(), 5);
     assert_eq!(deliver(&h, &completed), "SUCCESS");
     assert!(h.dapr.invoked().is_empty());
     // A completion on the default path is still handled.
-    let (_, completed) = complete(&task, now(), 6);
+    let (_, completed) = complete(&task, t0(), 6);
     let body = completed.to_string();
     assert_eq!(
         deliver_on(&h, "/events/recurrence/task-events/other", body.as_bytes()),
@@ -183,7 +183,7 @@ fn other_events_are_acknowledged_without_work() {
 #[test]
 fn unreadable_events_and_uncomputable_tasks_are_dropped() {
     let h = harness();
-    let (_, good) = complete(&weekly(), now(), 1);
+    let (_, good) = complete(&weekly(), t0(), 1);
     let edited = |edit: &dyn Fn(&mut Value)| {
         let mut e = good.clone();
         edit(&mut e);
@@ -245,7 +245,7 @@ fn unreadable_events_and_uncomputable_tasks_are_dropped() {
 #[test]
 fn outages_are_retry_then_success_once_back() {
     let h = harness();
-    let (_, completed) = complete(&weekly(), now(), 1);
+    let (_, completed) = complete(&weekly(), t0(), 1);
     // Our sidecar is down.
     h.dapr.set_down(true);
     assert_eq!(deliver(&h, &completed), "RETRY");
@@ -272,7 +272,7 @@ fn outages_are_retry_then_success_once_back() {
 #[test]
 fn a_refusal_by_task_api_is_dropped_but_a_deleted_occurrence_is_done() {
     let h = harness();
-    let (_, completed) = complete(&weekly(), now(), 1);
+    let (_, completed) = complete(&weekly(), t0(), 1);
     h.failures.lock().unwrap().extend([
         respond(422, json!({ "type": "/problems/validation-error", "title": "Invalid", "status": 422, "detail": "title: too long" })),
         respond(400, json!({ "type": "/problems/bad-request", "title": "Bad Request", "status": 400, "detail": "bad" })),
@@ -286,7 +286,7 @@ fn a_refusal_by_task_api_is_dropped_but_a_deleted_occurrence_is_done() {
 #[test]
 fn deliveries_need_the_app_token() {
     let h = harness();
-    let (_, completed) = complete(&weekly(), now(), 1);
+    let (_, completed) = complete(&weekly(), t0(), 1);
     let request = http::Request::post(DELIVERY)
         .header("dapr-api-token", "wrong")
         .body(completed.to_string().into_bytes())

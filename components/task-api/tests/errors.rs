@@ -115,10 +115,10 @@ fn missing_expired_and_forged_tokens_are_401() {
         .unwrap()
         .starts_with("Bearer"));
 
-    let expired = token_with("alice", now().timestamp() - 3600, SECRET);
+    let expired = token_with("alice", t0().timestamp() - 3600, SECRET);
     let forged = token_with(
         "alice",
-        now().timestamp() + 3600,
+        t0().timestamp() + 3600,
         "another-secret-another-secret-!!",
     );
     for bad in [expired.as_str(), forged.as_str(), "not.a.jwt", "Basic"] {

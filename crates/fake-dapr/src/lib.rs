@@ -11,6 +11,12 @@
 //! keeps them (409 without `overwrite`, delete is 204 even when missing) and
 //! output-binding calls are recorded whole ([`FakeDapr::job`],
 //! [`FakeDapr::bindings`]); bindings and the state store can be made to fail.
+//!
+//! [`harness`] holds what every component's test harness shares: the test
+//! secrets and auth configuration, tokens, the clock, a request builder and
+//! a decoded reply.
+
+pub mod harness;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

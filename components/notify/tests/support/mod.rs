@@ -3,28 +3,21 @@
 
 #![allow(dead_code)]
 
+pub use fake_dapr::harness::*;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use fake_dapr::FakeDapr;
 use notify::context::Config;
 use notify::Ctx;
 use serde_json::{json, Value};
-use todo_core::auth::{sign_hs256, Claims};
 use todo_core::notify_settings::WebhookPolicy;
-use todo_dapr::{DaprClient, Transport, TransportError};
-use todo_http::auth::AuthConfig;
+use todo_dapr::{Transport, TransportError};
 
-pub const SECRET: &str = "test-secret-test-secret-test-secret!";
-pub const APP_TOKEN: &str = "app-token-123";
-pub const STORE: &str = "statestore";
 pub const HOOK_SECRET: &str = "hook-secret-0123456789";
-
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()
-}
 
 /// One request the fake receiver got.
 #[derive(Debug, Clone)]
@@ -83,20 +76,6 @@ impl Transport for FakeWeb {
     }
 }
 
-/// A clock shared by the test and the context; pauses move it.
-#[derive(Clone)]
-pub struct Clock(Arc<Mutex<DateTime<Utc>>>);
-
-impl Clock {
-    pub fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-
-    pub fn advance(&self, by: chrono::Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
 pub struct Harness {
     pub dapr: FakeDapr,
     pub web: FakeWeb,
@@ -106,11 +85,9 @@ pub struct Harness {
 }
 
 pub fn harness() -> Harness {
-    let dapr = FakeDapr::new();
-    dapr.set_secret("todo-secrets", "jwt-secret", &[("jwt-secret", SECRET)]);
-    dapr.set_secret("todo-secrets", "app-api-token", &[("token", APP_TOKEN)]);
+    let dapr = sidecar();
     let web = FakeWeb::default();
-    let clock = Clock(Arc::new(Mutex::new(t0())));
+    let clock = Clock::default();
     let pauses: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let config = Config {
         state_store: STORE.into(),
@@ -120,14 +97,7 @@ pub fn harness() -> Harness {
             allow_http_loopback: true,
             blocked_loopback_ports: vec![3500],
         },
-        auth: AuthConfig {
-            secret_store: "todo-secrets".into(),
-            jwt_secret_name: "jwt-secret".into(),
-            jwt_secret_key: "jwt-secret".into(),
-            issuer: None,
-            audience: None,
-            app_token_secret: Some("app-api-token".into()),
-        },
+        auth: auth_config(),
         web: web.clone(),
         pause: {
             let (clock, pauses) = (clock.clone(), pauses.clone());
@@ -138,12 +108,7 @@ pub fn harness() -> Harness {
             })
         },
     };
-    let now = clock.clone();
-    let ctx = Ctx::new(
-        DaprClient::new(dapr.clone(), None),
-        config,
-        Box::new(move || now.now()),
-    );
+    let ctx = Ctx::new(client(&dapr), config, clock.reader());
     Harness {
         dapr,
         web,
@@ -153,96 +118,9 @@ pub fn harness() -> Harness {
     }
 }
 
-pub fn token(user: &str) -> String {
-    let claims = Claims {
-        sub: user.to_string(),
-        exp: t0().timestamp() + 24 * 3600,
-        nbf: None,
-        iat: Some(t0().timestamp()),
-        iss: None,
-        aud: None,
-    };
-    sign_hs256(&claims, SECRET.as_bytes())
-}
-
-/// A response, decoded.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    /// The `{"status": …}` of a Dapr reply (asserting 200).
-    pub fn dapr_status(&self) -> &str {
-        assert_eq!(self.status, 200, "{}", self.body);
-        self.body["status"].as_str().unwrap_or_default()
-    }
-
-    /// Asserts an RFC 9457 problem with `status` and returns its body.
-    pub fn problem(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(
-            self.headers.get("content-type").unwrap(),
-            "application/problem+json"
-        );
-        &self.body
-    }
-}
-
-/// A request builder with the usual defaults.
-pub struct Call {
-    builder: http::request::Builder,
-    body: Vec<u8>,
-}
-
-pub fn call(method: &str, path: &str) -> Call {
-    Call {
-        builder: http::Request::builder().method(method).uri(path),
-        body: Vec::new(),
-    }
-}
-
-impl Call {
-    pub fn user(self, user: &str) -> Call {
-        self.header("authorization", &format!("Bearer {}", token(user)))
-    }
-
-    /// As Dapr calls: with the app token.
-    pub fn dapr(self) -> Call {
-        self.header("dapr-api-token", APP_TOKEN)
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Call {
-        self.builder = self.builder.header(name, value);
-        self
-    }
-
-    pub fn json(mut self, body: Value) -> Call {
-        self.body = serde_json::to_vec(&body).unwrap();
-        self.header("content-type", "application/json")
-    }
-
-    pub fn raw(mut self, content_type: &str, body: &[u8]) -> Call {
-        self.body = body.to_vec();
-        self.header("content-type", content_type)
-    }
-
-    pub fn send(self, h: &Harness) -> Reply {
-        let request = self.builder.body(self.body).unwrap();
-        let response = futures::executor::block_on(notify::handle(&h.ctx, request));
-        let (parts, body) = response.into_parts();
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: if body.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
-            },
-        }
+impl Handler for Harness {
+    fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        futures::executor::block_on(notify::handle(&self.ctx, request))
     }
 }
 
@@ -287,19 +165,17 @@ pub fn envelope(kind: &str, data: Value) -> Value {
 
 /// Delivers a reminder event as Dapr would.
 pub fn deliver(h: &Harness, event: Value) -> Reply {
-    call("POST", "/events/notify/reminders")
-        .dapr()
-        .raw(
-            "application/cloudevents+json",
-            &serde_json::to_vec(&event).unwrap(),
-        )
-        .send(h)
+    cloud_event(
+        "/events/notify/reminders",
+        &serde_json::to_vec(&event).unwrap(),
+    )
+    .send(h)
 }
 
 /// Fires the reminder job with `data` as Dapr's scheduler would.
 pub fn fire(h: &Harness, data: &Value) -> Reply {
     call("POST", &format!("/job/{}", job_name()))
-        .dapr()
+        .app_token()
         .json(data.clone())
         .send(h)
 }

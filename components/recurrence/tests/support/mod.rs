@@ -5,29 +5,22 @@
 
 #![allow(dead_code)]
 
+pub use fake_dapr::harness::*;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use fake_dapr::{FakeDapr, Invoked};
 use recurrence::context::Config;
 use recurrence::Ctx;
 use serde_json::{json, Value};
-use todo_core::auth::{sign_hs256, Claims};
 use todo_core::events::{events_for_change, TaskChange};
 use todo_core::task::Task;
 use todo_core::validate::{parse_task_input, validate};
-use todo_dapr::DaprClient;
-use todo_http::auth::AuthConfig;
 use uuid::Uuid;
 
-pub const SECRET: &str = "recurrence-test-secret-recurrence!";
-pub const APP_TOKEN: &str = "recurrence-app-token";
 pub const DELIVERY: &str = "/events/recurrence/task-events";
-
-pub fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()
-}
 
 /// What the task-api stand-in has created: idempotency key → body.
 pub type Created = Arc<Mutex<BTreeMap<String, Value>>>;
@@ -41,9 +34,7 @@ pub struct Harness {
 }
 
 pub fn harness() -> Harness {
-    let dapr = FakeDapr::new();
-    dapr.set_secret("todo-secrets", "jwt-secret", &[("jwt-secret", SECRET)]);
-    dapr.set_secret("todo-secrets", "app-api-token", &[("token", APP_TOKEN)]);
+    let dapr = sidecar();
     let created: Created = Arc::default();
     let failures: Arc<Mutex<Vec<http::Response<Vec<u8>>>>> = Arc::default();
     let (store, queued) = (created.clone(), failures.clone());
@@ -77,16 +68,9 @@ pub fn harness() -> Harness {
     });
     let config = Config {
         task_api: "task-api".into(),
-        auth: AuthConfig {
-            secret_store: "todo-secrets".into(),
-            jwt_secret_name: "jwt-secret".into(),
-            jwt_secret_key: "jwt-secret".into(),
-            issuer: None,
-            audience: None,
-            app_token_secret: Some("app-api-token".into()),
-        },
+        auth: auth_config(),
     };
-    let ctx = Ctx::new(DaprClient::new(dapr.clone(), None), config, Box::new(now));
+    let ctx = Ctx::new(client(&dapr), config, fixed_clock());
     Harness {
         dapr,
         ctx,
@@ -104,36 +88,21 @@ pub fn respond(status: u16, body: Value) -> http::Response<Vec<u8>> {
         .unwrap()
 }
 
-pub fn bearer(user: &str) -> String {
-    let claims = Claims {
-        sub: user.to_string(),
-        exp: now().timestamp() + 3600,
-        nbf: None,
-        iat: None,
-        iss: None,
-        aud: None,
-    };
-    format!("Bearer {}", sign_hs256(&claims, SECRET.as_bytes()))
+impl Handler for Harness {
+    fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        futures::executor::block_on(recurrence::handle(&self.ctx, request))
+    }
 }
 
 /// Sends one request; returns status and JSON body (`Null` when empty).
 pub fn send(h: &Harness, request: http::Request<Vec<u8>>) -> (u16, Value) {
-    let response = futures::executor::block_on(recurrence::handle(&h.ctx, request));
-    let status = response.status().as_u16();
-    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    (status, body)
+    let reply = h.send(request);
+    (reply.status, reply.body)
 }
 
 /// Delivers `body` on `path` as Dapr would; returns the reply's `status`.
 pub fn deliver_on(h: &Harness, path: &str, body: &[u8]) -> String {
-    let request = http::Request::post(path)
-        .header("content-type", "application/cloudevents+json")
-        .header("dapr-api-token", APP_TOKEN)
-        .body(body.to_vec())
-        .unwrap();
-    let (status, reply) = send(h, request);
-    assert_eq!(status, 200, "deliveries always answer 200: {reply}");
-    reply["status"].as_str().unwrap_or_default().to_string()
+    cloud_event(path, body).send(h).dapr_status().to_string()
 }
 
 pub fn deliver(h: &Harness, event: &Value) -> String {
@@ -143,13 +112,13 @@ pub fn deliver(h: &Harness, event: &Value) -> String {
 /// A task built like task-api builds one (`id` is also the series id).
 pub fn task(id: u128, body: Value) -> Task {
     let fields = validate(parse_task_input(body.to_string().as_bytes()).unwrap()).unwrap();
-    Task::create(Uuid::from_u128(id), fields, now())
+    Task::create(Uuid::from_u128(id), fields, t0())
 }
 
 /// The `task-events` envelope task-api publishes for one change of alice's.
 pub fn event(change: TaskChange, before: Option<&Task>, after: Option<&Task>, id: u128) -> Value {
     let mut ids = || Uuid::from_u128(id);
-    events_for_change(change, "alice", before, after, now(), &mut ids)[0]
+    events_for_change(change, "alice", before, after, t0(), &mut ids)[0]
         .event
         .clone()
 }

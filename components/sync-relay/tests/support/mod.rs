@@ -4,30 +4,21 @@
 
 #![allow(dead_code)]
 
+pub use fake_dapr::harness::*;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use fake_dapr::FakeDapr;
 use serde_json::{json, Value};
 use sync_relay::context::Config;
 use sync_relay::stream::EventSink;
 use sync_relay::{Answer, Ctx};
-use todo_core::auth::{sign_hs256, Claims};
-use todo_dapr::DaprClient;
-use todo_http::auth::AuthConfig;
 
-pub const SECRET: &str = "test-secret-test-secret-test-secret!";
-pub const APP_TOKEN: &str = "app-token-123";
-pub const STORE: &str = "statestore";
 pub const LIFETIME: Duration = Duration::from_secs(60);
 
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()
-}
-
-type Clock = Arc<Mutex<DateTime<Utc>>>;
 /// Deliveries to make once the clock reaches their time.
 type Script = Arc<Mutex<VecDeque<(DateTime<Utc>, Value)>>>;
 
@@ -45,32 +36,18 @@ fn config(pause: sync_relay::context::Pause) -> Config {
     Config {
         state_store: STORE.into(),
         stream_lifetime: LIFETIME,
-        auth: AuthConfig {
-            secret_store: "todo-secrets".into(),
-            jwt_secret_name: "jwt-secret".into(),
-            jwt_secret_key: "jwt-secret".into(),
-            issuer: None,
-            audience: None,
-            app_token_secret: Some("app-api-token".into()),
-        },
+        auth: auth_config(),
         pause,
     }
 }
 
 fn context(dapr: &FakeDapr, clock: &Clock, pause: sync_relay::context::Pause) -> Ctx<FakeDapr> {
-    let clock = clock.clone();
-    Ctx::new(
-        DaprClient::new(dapr.clone(), None),
-        config(pause),
-        Box::new(move || *clock.lock().unwrap()),
-    )
+    Ctx::new(client(dapr), config(pause), clock.reader())
 }
 
 pub fn harness() -> Harness {
-    let dapr = FakeDapr::new();
-    dapr.set_secret("todo-secrets", "jwt-secret", &[("jwt-secret", SECRET)]);
-    dapr.set_secret("todo-secrets", "app-api-token", &[("token", APP_TOKEN)]);
-    let clock: Clock = Arc::new(Mutex::new(t0()));
+    let dapr = sidecar();
+    let clock = Clock::default();
     let pauses: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let script: Script = Arc::default();
     let delivered_at: Arc<Mutex<Vec<DateTime<Utc>>>> = Arc::default();
@@ -84,11 +61,7 @@ pub fn harness() -> Harness {
         );
         Box::new(move |d| {
             pauses.lock().unwrap().push(d);
-            let now = {
-                let mut clock = clock.lock().unwrap();
-                *clock += chrono::Duration::from_std(d).unwrap();
-                *clock
-            };
+            let now = clock.advance(chrono::Duration::from_std(d).unwrap());
             let mut due = Vec::new();
             {
                 let mut script = script.lock().unwrap();
@@ -120,7 +93,7 @@ pub fn harness() -> Harness {
 
 impl Harness {
     pub fn now(&self) -> DateTime<Utc> {
-        *self.clock.lock().unwrap()
+        self.clock.now()
     }
 
     /// Delivers `event` once the clock reaches `at` (during some pause).
@@ -133,14 +106,6 @@ impl Harness {
         let reply = self.send(delivery(event));
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.body["status"].as_str().unwrap().to_string()
-    }
-
-    /// A buffered request.
-    pub fn send(&self, request: http::Request<Vec<u8>>) -> Reply {
-        let response = full(futures::executor::block_on(sync_relay::handle(
-            &self.ctx, request,
-        )));
-        Reply::from(response)
     }
 
     /// Opens a stream and runs it into a recorder that hangs up after
@@ -158,6 +123,15 @@ impl Harness {
                 Streamed::Ran(sink.chunks)
             }
         }
+    }
+}
+
+impl Handler for Harness {
+    /// A buffered response (panics on a stream).
+    fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        full(futures::executor::block_on(sync_relay::handle(
+            &self.ctx, request,
+        )))
     }
 }
 
@@ -180,7 +154,7 @@ impl EventSink for Recorder {
         if self.chunks.len() >= self.max_chunks {
             return false;
         }
-        self.chunks.push((*self.clock.lock().unwrap(), chunk));
+        self.chunks.push((self.clock.now(), chunk));
         true
     }
 }
@@ -253,58 +227,24 @@ pub fn parse_frames(text: &str) -> Vec<Frame> {
         .collect()
 }
 
-pub fn token(user: &str) -> String {
-    let claims = Claims {
-        sub: user.to_string(),
-        exp: t0().timestamp() + 24 * 3600,
-        nbf: None,
-        iat: Some(t0().timestamp()),
-        iss: None,
-        aud: None,
-    };
-    sign_hs256(&claims, SECRET.as_bytes())
-}
-
 pub fn get(path: &str, user: Option<&str>, headers: &[(&str, &str)]) -> http::Request<Vec<u8>> {
-    let mut builder = http::Request::builder().method("GET").uri(path);
+    let mut request = call("GET", path);
     if let Some(user) = user {
-        builder = builder.header("authorization", format!("Bearer {}", token(user)));
+        request = request.user(user);
     }
     for (k, v) in headers {
-        builder = builder.header(*k, *v);
+        request = request.header(k, v);
     }
-    builder.body(Vec::new()).unwrap()
+    request.request()
 }
 
 /// A delivery of `event` as Dapr makes it.
 pub fn delivery(event: &Value) -> http::Request<Vec<u8>> {
-    http::Request::builder()
-        .method("POST")
-        .uri("/events/sync-relay/task-updates")
-        .header("content-type", "application/cloudevents+json")
-        .header("dapr-api-token", APP_TOKEN)
-        .body(serde_json::to_vec(event).unwrap())
-        .unwrap()
-}
-
-/// A response, decoded.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Value,
-}
-
-impl From<http::Response<Vec<u8>>> for Reply {
-    fn from(response: http::Response<Vec<u8>>) -> Reply {
-        let (parts, body) = response.into_parts();
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: serde_json::from_slice(&body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into())),
-        }
-    }
+    cloud_event(
+        "/events/sync-relay/task-updates",
+        &serde_json::to_vec(event).unwrap(),
+    )
+    .request()
 }
 
 /// A `todo.sync.task-changed.v1` envelope for `user` (event id `id`).
