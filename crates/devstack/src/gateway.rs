@@ -33,9 +33,19 @@ pub struct GatewayOptions {
     /// `dapr_http_port` of that component's sidecar). Components not listed
     /// run with the manifest's settings and the host's variables.
     pub per_component: BTreeMap<String, ComponentSettings>,
-    /// When set, only paths with one of these prefixes are routed; the rest
-    /// get 404 (e.g. `["/api/"]` to match the Ingress).
+    /// When set, only paths with one of these prefixes (or equal to an
+    /// `=<path>` entry) are routed; the rest get 404 (e.g. `["/api/"]` to
+    /// match the Ingress). See [`is_exposed`].
     pub expose_prefixes: Option<Vec<String>>,
+}
+
+/// Whether `path` passes an expose list: an entry `=<path>` must equal it
+/// (like nginx's `location = /`), any other entry is a prefix.
+pub fn is_exposed(path: &str, entries: &[String]) -> bool {
+    entries.iter().any(|e| match e.strip_prefix('=') {
+        Some(exact) => path == exact,
+        None => path.starts_with(e.as_str()),
+    })
 }
 
 /// Binds the gateway address, with Spin's wording when it is taken.
@@ -77,4 +87,30 @@ pub fn serve(host: &Host, listener: TcpListener, opts: GatewayOptions) -> Result
             ..ServeOptions::default()
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_exposed;
+
+    #[test]
+    fn exact_entries_match_only_themselves() {
+        let entries: Vec<String> = crate::stack::PUBLIC_PREFIXES
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        for open in ["/", "/api/tasks", "/healthz/web", "/assets/index-1.js"] {
+            assert!(is_exposed(open, &entries), "{open}");
+        }
+        for hidden in [
+            "/internal/tasks/next",
+            "/events/audit/x",
+            "/job/reminder-1",
+            "/x",
+            "/index.html",
+            "",
+        ] {
+            assert!(!is_exposed(hidden, &entries), "{hidden}");
+        }
+    }
 }

@@ -72,10 +72,7 @@ pub fn serve(
 impl Proxy {
     async fn forward(&self, mut request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path().to_string();
-        let exposed = self
-            .expose_prefixes
-            .iter()
-            .any(|p| path.starts_with(p.as_str()));
+        let exposed = crate::gateway::is_exposed(&path, &self.expose_prefixes);
         let upstream = exposed
             .then(|| self.router.route(&path))
             .flatten()

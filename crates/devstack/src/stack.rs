@@ -27,8 +27,11 @@ use crate::sidecar::{self, Peer, SidecarOptions};
 use crate::store::Store;
 
 /// Paths the gateway routes, like the production Ingress (plus health
-/// checks, handy locally). `/internal/…` stays reachable only through Dapr.
-pub const PUBLIC_PREFIXES: &[&str] = &["/api/", "/healthz/"];
+/// checks, handy locally): an allow-list of prefixes, and exact paths
+/// written `=<path>` (see [`gateway::is_exposed`]). The web UI needs exactly
+/// `/` and the prefix `/assets/`; a bare `/` prefix would expose everything.
+/// `/internal/…`, `/events/…` and `/job/…` stay reachable only through Dapr.
+pub const PUBLIC_PREFIXES: &[&str] = &["/api/", "/healthz/", "/assets/", "=/"];
 
 /// What to run and where.
 #[derive(Debug, Clone)]

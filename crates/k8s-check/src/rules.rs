@@ -19,6 +19,14 @@ use crate::kustomize::Resource;
 /// The Dapr app-ids, one per component with a sidecar (DESIGN §1).
 pub const APP_IDS: [&str; 5] = ["task-api", "audit", "notify", "recurrence", "sync-relay"];
 
+/// Components that run as a SpinApp without a Dapr sidecar (DESIGN §1:
+/// `web` serves the UI, embedded at build time; it uses no building block).
+pub const SIDECARLESS: [&str; 1] = ["web"];
+
+/// Paths outside `/api` the Ingress may route, all to `web`: exactly `/`
+/// and the hashed files under `/assets`.
+pub const UI_PATHS: [(&str, &str); 2] = [("/", "Exact"), ("/assets", "Prefix")];
+
 /// The image every SpinApp carries in k8s/apps; each overlay replaces it.
 pub const PLACEHOLDER_IMAGE: &str = "registry.invalid/todo:set-by-overlay";
 
@@ -246,11 +254,12 @@ fn spinapp(r: &Resource, out: &mut Vec<String>) {
     let v = &r.value;
     let at = r.describe();
     let name = r.name();
-    if !APP_IDS.contains(&name) {
+    if !APP_IDS.contains(&name) && !SIDECARLESS.contains(&name) {
         out.push(format!(
-            "{at}: SpinApp name must be one of the app-ids {APP_IDS:?}"
+            "{at}: SpinApp name must be one of the app-ids {APP_IDS:?} or {SIDECARLESS:?}"
         ));
     }
+    let sidecarless = SIDECARLESS.contains(&name);
     if s(v, "/spec/executor") != Some("containerd-shim-spin") {
         out.push(format!("{at}: spec.executor must be containerd-shim-spin"));
     }
@@ -266,6 +275,17 @@ fn spinapp(r: &Resource, out: &mut Vec<String>) {
             &format!("/spec/podAnnotations/{}", key.replace('/', "~1")),
         )
     };
+    if sidecarless {
+        // No sidecar: no Dapr annotation at all (an injected daprd would
+        // wait for an app-id nobody subscribes or scopes).
+        if let Some(pa) = v.pointer("/spec/podAnnotations").and_then(Value::as_object) {
+            for key in pa.keys().filter(|k| k.starts_with("dapr.io/")) {
+                out.push(format!(
+                    "{at}: {name} runs without a Dapr sidecar: remove {key}"
+                ));
+            }
+        }
+    }
     for (key, want) in [
         ("dapr.io/enabled", "true"),
         ("dapr.io/app-id", name),
@@ -273,14 +293,14 @@ fn spinapp(r: &Resource, out: &mut Vec<String>) {
         ("dapr.io/app-protocol", "http"),
         ("dapr.io/app-token-secret", "app-api-token"),
     ] {
-        if pa(key) != Some(want) {
+        if !sidecarless && pa(key) != Some(want) {
             out.push(format!(
                 "{at}: spec.podAnnotations[{key}] must be {want:?}, is {:?}",
                 pa(key)
             ));
         }
     }
-    if pa("dapr.io/config").is_none() {
+    if !sidecarless && pa("dapr.io/config").is_none() {
         out.push(format!(
             "{at}: spec.podAnnotations[dapr.io/config] is required (tracing, secret scopes)"
         ));
@@ -316,7 +336,7 @@ fn spinapp(r: &Resource, out: &mut Vec<String>) {
             }
         }
     }
-    if s(v, "/spec/serviceAccountName").is_none() {
+    if !sidecarless && s(v, "/spec/serviceAccountName").is_none() {
         out.push(format!(
             "{at}: spec.serviceAccountName is required (the sidecar reads secrets with it)"
         ));
@@ -489,9 +509,16 @@ fn ingress(r: &Resource, out: &mut Vec<String>) {
     for rule in list(v, "/spec/rules") {
         for p in list(rule, "/http/paths") {
             let path = p.get("path").and_then(Value::as_str).unwrap_or("");
-            if !(path == "/api" || path.starts_with("/api/")) {
+            let path_type = p.get("pathType").and_then(Value::as_str).unwrap_or("");
+            let backend = s(p, "/backend/service/name").unwrap_or("");
+            let ui = UI_PATHS.contains(&(path, path_type));
+            if ui && !SIDECARLESS.contains(&backend) {
                 out.push(format!(
-                    "{at}: path {path:?} is outside /api (only the public API is exposed)"
+                    "{at}: path {path:?} is the web UI's and must route to web, not {backend:?}"
+                ));
+            } else if !(ui || path == "/api" || path.starts_with("/api/")) {
+                out.push(format!(
+                    "{at}: path {path:?} ({path_type}) is outside /api (only the public API, and exactly / and /assets for the UI, are exposed)"
                 ));
             }
         }
@@ -591,12 +618,12 @@ pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
     // The five SpinApps, one per app-id, and every spin.toml component with a
     // sidecar has one.
     let names: BTreeSet<&str> = spinapps.keys().map(String::as_str).collect();
-    let want: BTreeSet<&str> = APP_IDS.into_iter().collect();
+    let want: BTreeSet<&str> = APP_IDS.into_iter().chain(SIDECARLESS).collect();
     if names != want {
         out.push(format!("SpinApps must be exactly {want:?}, are {names:?}"));
     }
     for c in facts.components.keys() {
-        if c != "web" && !spinapps.contains_key(c) {
+        if !spinapps.contains_key(c) {
             out.push(format!("spin.toml component {c} has no SpinApp"));
         }
     }
@@ -628,6 +655,21 @@ pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
                     ));
                 }
             }
+        }
+        if SIDECARLESS.contains(&name.as_str()) {
+            // No sidecar: no secrets, no Dapr Configuration; only the probes'
+            // route must exist in spin.toml.
+            let health = format!("/healthz/{name}");
+            if !facts
+                .components
+                .get(name.as_str())
+                .is_some_and(|sc| sc.routes.contains(&health))
+            {
+                out.push(format!(
+                    "{at}: spin.toml has no route {health} for the probes"
+                ));
+            }
+            continue;
         }
         // Service account that may read the two secrets.
         let sa = s(v, "/spec/serviceAccountName").unwrap_or("");

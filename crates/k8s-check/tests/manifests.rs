@@ -99,7 +99,7 @@ fn every_manifest_validates() {
 fn minikube_overlay_has_the_whole_system() {
     let rs = render("minikube");
     let count = |kind: &str| rs.iter().filter(|r| r.kind() == kind).count();
-    assert_eq!(count("SpinApp"), 5);
+    assert_eq!(count("SpinApp"), 6); // five with a sidecar, and web
     assert_eq!(count("Kafka"), 1);
     assert_eq!(count("KafkaNodePool"), 1);
     assert_eq!(count("KafkaTopic"), 6);
@@ -401,6 +401,25 @@ fn kafka_and_core_rules_fail_meaningfully() {
     assert_flags("ingress outside /api", "outside /api", |rs| {
         let ing = find(rs, "Ingress", "todo-api");
         ing["spec"]["rules"][0]["http"]["paths"][0]["path"] = json!("/internal");
+    });
+    assert_flags("UI path to another app", "must route to web", |rs| {
+        let ing = find(rs, "Ingress", "todo-api");
+        let paths = ing["spec"]["rules"][0]["http"]["paths"]
+            .as_array_mut()
+            .unwrap();
+        let root = paths.iter_mut().find(|p| p["path"] == "/").unwrap();
+        root["backend"]["service"]["name"] = json!("task-api");
+    });
+    assert_flags("UI prefix wider than /", "outside /api", |rs| {
+        let ing = find(rs, "Ingress", "todo-api");
+        let paths = ing["spec"]["rules"][0]["http"]["paths"]
+            .as_array_mut()
+            .unwrap();
+        let root = paths.iter_mut().find(|p| p["path"] == "/").unwrap();
+        root["pathType"] = json!("Prefix");
+    });
+    assert_flags("web with a sidecar", "runs without a Dapr sidecar", |rs| {
+        find(rs, "SpinApp", "web")["spec"]["podAnnotations"] = json!({"dapr.io/enabled": "true"});
     });
     assert_flags(
         "ingress to a non-app service",

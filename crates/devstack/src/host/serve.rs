@@ -46,7 +46,7 @@ pub(crate) struct Server {
     pub(crate) router: Router,
     pub(crate) configs: HashMap<String, Arc<InstanceConfig>>,
     pub(crate) local_addr: SocketAddr,
-    /// When set, only paths starting with one of these are routed.
+    /// When set, only these paths are routed ([`crate::gateway::is_exposed`]).
     pub(crate) expose_prefixes: Option<Vec<String>>,
 }
 
@@ -116,7 +116,7 @@ impl Server {
         }
 
         if let Some(prefixes) = &self.expose_prefixes {
-            if !prefixes.iter().any(|p| path.starts_with(p.as_str())) {
+            if !crate::gateway::is_exposed(&path, prefixes) {
                 return empty(StatusCode::NOT_FOUND);
             }
         }

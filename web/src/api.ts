@@ -1,0 +1,130 @@
+// The REST API (README "HTTP API"): a thin typed fetch wrapper. Every call
+// carries the bearer token; errors are RFC 9457 problem details.
+
+export type Priority = 'low' | 'medium' | 'high' | 'urgent';
+export type Channel = 'inbox' | 'email' | 'webhook';
+
+export interface Task {
+  id: string;
+  title: string;
+  description?: string | null;
+  status: 'open' | 'completed';
+  priority?: Priority | null;
+  tags?: string[];
+  dueAt?: string | null;
+  timezone?: string;
+  reminder?: { before: string; channels?: Channel[] } | null;
+  recurrence?: { rrule: string; from?: 'due' | 'completion'; seriesId?: string; occurrence?: number } | null;
+  completedAt?: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Notification {
+  id: string;
+  kind: string;
+  taskId: string;
+  title: string;
+  dueAt?: string | null;
+  remindAt: string;
+  createdAt: string;
+  read: boolean;
+}
+
+export interface AuditEntry {
+  seq: number;
+  type: string;
+  at: string;
+  actor: string;
+  changes: { field: string; from: unknown; to: unknown }[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: { title?: string; detail?: string; errors?: { field: string; message: string }[] },
+  ) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+  }
+  /** Field messages, or the detail. */
+  describe(): string {
+    const fields = this.problem.errors?.map((e) => `${e.field}: ${e.message}`).join('; ');
+    return fields || this.message;
+  }
+}
+
+export class Api {
+  constructor(
+    readonly token: string,
+    readonly onUnauthorized: () => void = () => {},
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const init: RequestInit = {
+      method,
+      headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...headers },
+    };
+    if (body !== undefined) {
+      (init.headers as Record<string, string>)['Content-Type'] =
+        method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    if (response.status === 401) this.onUnauthorized();
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : undefined;
+    if (!response.ok) throw new ApiError(response.status, data ?? {});
+    return data as T;
+  }
+
+  listTasks(params: URLSearchParams) {
+    return this.call<{ items: Task[]; total: number; nextCursor?: string | null }>('GET', `/api/tasks?${params}`);
+  }
+  tags() {
+    return this.call<{ items: { tag: string; count: number }[] }>('GET', '/api/tags');
+  }
+  createTask(task: Partial<Task>) {
+    return this.call<Task>('POST', '/api/tasks', task, { 'Idempotency-Key': crypto.randomUUID() });
+  }
+  patchTask(id: string, patch: Record<string, unknown>) {
+    return this.call<Task>('PATCH', `/api/tasks/${encodeURIComponent(id)}`, patch);
+  }
+  complete(id: string) {
+    return this.call<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`);
+  }
+  reopen(id: string) {
+    return this.call<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/reopen`);
+  }
+  remove(id: string) {
+    return this.call<void>('DELETE', `/api/tasks/${encodeURIComponent(id)}`);
+  }
+  history(id: string) {
+    return this.call<AuditEntry[] | { items: AuditEntry[] }>('GET', `/api/audit/tasks/${encodeURIComponent(id)}`).then(
+      (r) => (Array.isArray(r) ? r : r.items),
+    );
+  }
+  preview(rrule: string, dtstart: string, timezone: string) {
+    const q = new URLSearchParams({ rrule, dtstart, timezone, count: '3' });
+    return this.call<{ dates: string[] }>('GET', `/api/recurrence/preview?${q}`);
+  }
+  notifications() {
+    return this.call<{ items: Notification[]; unread: number }>('GET', '/api/notifications?limit=50');
+  }
+  markRead(id: string) {
+    return this.call<unknown>('POST', `/api/notifications/${encodeURIComponent(id)}/read`);
+  }
+}
+
+/** The `sub` of a JWT, without verifying it (the server does). */
+export function tokenSubject(token: string): string | null {
+  try {
+    const payload = token.split('.')[1];
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
+    const sub = JSON.parse(json).sub;
+    return typeof sub === 'string' ? sub : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,669 @@
+// The Todo UI: sign in with a token, list/filter/search/sort tasks, create
+// and edit them (due date in the user's zone, reminder, recurrence builder
+// with a preview), complete/reopen/delete optimistically, a task's history,
+// the notification inbox, and live updates over Server-Sent Events.
+import { render } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { JSX } from 'preact';
+import { Api, ApiError, tokenSubject } from './api';
+import type { AuditEntry, Channel, Notification, Priority, Task } from './api';
+import { fromRrule, toRrule, WEEKDAY_NAMES, WEEKDAYS } from './recurrence';
+import type { Rule } from './recurrence';
+import { connectSync } from './sync';
+import { formatInstant, instantToWall, localZone, relative, wallToInstant } from './time';
+import './styles.css';
+
+const TOKEN_KEY = 'todo.token';
+const PRIORITIES: Priority[] = ['low', 'medium', 'high', 'urgent'];
+const REMINDERS: [string, string][] = [
+  ['', 'No reminder'],
+  ['PT1M', '1 minute before'],
+  ['PT5M', '5 minutes before'],
+  ['PT15M', '15 minutes before'],
+  ['PT30M', '30 minutes before'],
+  ['PT1H', '1 hour before'],
+  ['P1D', '1 day before'],
+  ['P1W', '1 week before'],
+];
+const SORTS: [string, string][] = [
+  ['-createdAt', 'Newest first'],
+  ['createdAt', 'Oldest first'],
+  ['dueAt', 'Due date'],
+  ['-priority', 'Priority (high first)'],
+  ['title', 'Title (A–Z)'],
+  ['-updatedAt', 'Recently updated'],
+];
+
+interface Toast {
+  id: number;
+  text: string;
+  kind: 'info' | 'error' | 'reminder';
+}
+
+function App() {
+  const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
+  const signOut = useCallback(() => {
+    localStorage.removeItem(TOKEN_KEY);
+    setToken(null);
+  }, []);
+  if (!token) {
+    return (
+      <SignIn
+        onSignedIn={(t) => {
+          localStorage.setItem(TOKEN_KEY, t);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  return <Main token={token} onSignOut={signOut} />;
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const token = value.trim().replace(/^Bearer\s+/i, '');
+    if (!token) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await new Api(token).listTasks(new URLSearchParams({ limit: '1' }));
+      onSignedIn(token);
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 401 ? 'This token was not accepted (expired or not signed by this server).' : String((err as Error).message));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="signin">
+      <form class="card" onSubmit={submit}>
+        <h1>Todo</h1>
+        <p>Sign in by pasting an access token. Locally, <code>scripts/dev</code> prints one.</p>
+        <label for="token">Access token</label>
+        <textarea id="token" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} spellcheck={false} autoComplete="off" required />
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" class="primary" disabled={busy}>{busy ? 'Checking…' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}
+
+interface Filters {
+  status: string;
+  priority: string;
+  tag: string;
+  q: string;
+  sort: string;
+}
+
+function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
+  const api = useMemo(() => new Api(token, onSignOut), [token, onSignOut]);
+  const user = tokenSubject(token);
+  const [filters, setFilters] = useState<Filters>({ status: '', priority: '', tag: '', q: '', sort: '-createdAt' });
+  const [search, setSearch] = useState('');
+  const [tasks, setTasks] = useState<Task[] | null>(null);
+  const [total, setTotal] = useState(0);
+  const [tags, setTags] = useState<{ tag: string; count: number }[]>([]);
+  const [editing, setEditing] = useState<Task | 'new' | null>(null);
+  const [history, setHistory] = useState<Task | null>(null);
+  const [inboxOpen, setInboxOpen] = useState(false);
+  const [inbox, setInbox] = useState<{ items: Notification[]; unread: number }>({ items: [], unread: 0 });
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [live, setLive] = useState<'live' | 'connecting' | 'offline'>('connecting');
+  const tasksRef = useRef<Task[] | null>(null);
+  tasksRef.current = tasks;
+
+  const toast = useCallback((text: string, kind: Toast['kind'] = 'info') => {
+    const id = Date.now() + Math.random();
+    setToasts((t) => [...t.slice(-2), { id, text, kind }]);
+    window.setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'reminder' ? 10_000 : kind === 'error' ? 6_000 : 3_000);
+  }, []);
+
+  // Debounced search box → filter.
+  useEffect(() => {
+    const t = window.setTimeout(() => setFilters((f) => (f.q === search ? f : { ...f, q: search })), 250);
+    return () => window.clearTimeout(t);
+  }, [search]);
+
+  const loadSeq = useRef(0);
+  const load = useCallback(async () => {
+    const params = new URLSearchParams({ limit: '200', sort: filters.sort });
+    if (filters.status) params.set('status', filters.status);
+    if (filters.priority) params.set('priority', filters.priority);
+    if (filters.tag) params.append('tag', filters.tag);
+    if (filters.q.trim()) params.set('q', filters.q.trim());
+    // Only the latest request may set the list: an older one (other filters,
+    // or a refetch started before a change) can finish later.
+    const seq = ++loadSeq.current;
+    try {
+      const [list, tagList] = await Promise.all([api.listTasks(params), api.tags()]);
+      if (seq !== loadSeq.current) return;
+      setTasks(list.items);
+      setTotal(list.total);
+      setTags(tagList.items);
+    } catch (err) {
+      toast(`Could not load tasks: ${(err as Error).message}`, 'error');
+    }
+  }, [api, filters, toast]);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const unfilteredRef = useRef(true);
+  unfilteredRef.current = !filters.status && !filters.priority && !filters.tag && !filters.q.trim();
+
+  const loadInbox = useCallback(async () => {
+    try {
+      setInbox(await api.notifications());
+    } catch {
+      /* the next change retries */
+    }
+  }, [api]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  useEffect(() => {
+    loadInbox();
+    let pending: number | undefined;
+    const refresh = () => {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(() => loadRef.current(), 30);
+    };
+    const stop = connectSync(token, {
+      onTaskChange: (change) => {
+        // Show the change at once, then refetch (order, filters, totals).
+        const list = tasksRef.current;
+        const id = change.taskId;
+        if (list && id) {
+          const task = change.task as Task | null | undefined;
+          const known = list.find((t) => t.id === id);
+          if (task === null) {
+            setTasks(list.filter((t) => t.id !== id));
+          } else if (task && known && (change.version ?? 0) >= known.version) {
+            setTasks(list.map((t) => (t.id === id ? task : t)));
+          } else if (task && !known && unfilteredRef.current) {
+            setTasks([task, ...list]);
+          }
+        }
+        refresh();
+      },
+      onReset: () => {
+        refresh();
+        loadInbox();
+      },
+      onNotification: (n) => {
+        const title = typeof n.title === 'string' ? n.title : 'a task';
+        toast(`Reminder: ${title}`, 'reminder');
+        loadInbox();
+      },
+      onStatus: setLive,
+    });
+    return () => {
+      window.clearTimeout(pending);
+      stop();
+    };
+  }, [token, loadInbox, toast]);
+
+  /** Applies `change` locally at once; undoes it if the server refuses. */
+  const optimistic = async (change: (list: Task[]) => Task[], call: () => Promise<unknown>, failure: string) => {
+    const before = tasksRef.current ?? [];
+    setTasks(change(before));
+    try {
+      await call();
+    } catch (err) {
+      setTasks(before);
+      toast(`${failure}: ${err instanceof ApiError ? err.describe() : (err as Error).message}`, 'error');
+      return;
+    }
+    load();
+  };
+
+  const setStatus = (task: Task, status: Task['status']) =>
+    optimistic(
+      (list) =>
+        list
+          .map((t) => (t.id === task.id ? { ...t, status, completedAt: status === 'completed' ? new Date().toISOString() : null } : t))
+          .filter((t) => !filters.status || t.status === filters.status),
+      () => (status === 'completed' ? api.complete(task.id) : api.reopen(task.id)),
+      status === 'completed' ? 'Could not complete the task' : 'Could not reopen the task',
+    );
+  const remove = (task: Task) =>
+    optimistic((list) => list.filter((t) => t.id !== task.id), () => api.remove(task.id), 'Could not delete the task').then(() =>
+      toast(`Deleted “${task.title}”`),
+    );
+
+  const set = (key: keyof Filters) => (e: JSX.TargetedEvent<HTMLSelectElement>) => setFilters({ ...filters, [key]: e.currentTarget.value });
+
+  return (
+    <div class="layout">
+      <header class="topbar">
+        <h1>Todo</h1>
+        <span class={`live ${live}`} title="Live updates" aria-live="polite">
+          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Offline'}
+        </span>
+        <span class="spacer" />
+        <button type="button" class="inbox-button" aria-expanded={inboxOpen} aria-controls="inbox" onClick={() => setInboxOpen(!inboxOpen)} aria-label={`Notifications (${inbox.unread} unread)`}>
+          <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+            <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+            <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+          </svg>
+          {inbox.unread > 0 && <span class="badge" data-testid="unread">{inbox.unread}</span>}
+        </button>
+        <span class="user" title="Signed in as">{user}</span>
+        <button type="button" class="link" onClick={onSignOut}>Sign out</button>
+      </header>
+
+      <main class="content">
+        <section class="toolbar" aria-label="Filters">
+          <div class="field search">
+            <label for="q">Search</label>
+            <input id="q" type="search" placeholder="Words in title or description" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+          </div>
+          <div class="field">
+            <label for="f-status">Status</label>
+            <select id="f-status" value={filters.status} onChange={set('status')}>
+              <option value="">All</option>
+              <option value="open">Open</option>
+              <option value="completed">Completed</option>
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-priority">Priority</label>
+            <select id="f-priority" value={filters.priority} onChange={set('priority')}>
+              <option value="">Any</option>
+              {PRIORITIES.map((p) => <option value={p}>{cap(p)}</option>)}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-tag">Tag</label>
+            <select id="f-tag" value={filters.tag} onChange={set('tag')}>
+              <option value="">Any</option>
+              {tags.map((t) => <option value={t.tag}>{t.tag} ({t.count})</option>)}
+              {filters.tag && !tags.some((t) => t.tag === filters.tag) && <option value={filters.tag}>{filters.tag}</option>}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-sort">Sort</label>
+            <select id="f-sort" value={filters.sort} onChange={set('sort')}>
+              {SORTS.map(([v, l]) => <option value={v}>{l}</option>)}
+            </select>
+          </div>
+          <button type="button" class="primary new" onClick={() => setEditing('new')}>New task</button>
+        </section>
+
+        <p class="count" aria-live="polite">{tasks === null ? 'Loading…' : `${total} task${total === 1 ? '' : 's'}`}</p>
+        <ul class="tasks" aria-label="Tasks">
+          {tasks?.map((task) => (
+            <TaskItem key={task.id} task={task} onStatus={setStatus} onEdit={setEditing} onDelete={remove} onHistory={setHistory} />
+          ))}
+        </ul>
+        {tasks?.length === 0 && <p class="empty">No tasks here. Create one with “New task”.</p>}
+      </main>
+
+      {inboxOpen && (
+        <Inbox
+          inbox={inbox}
+          onClose={() => setInboxOpen(false)}
+          onRead={async (n) => {
+            setInbox((i) => ({ items: i.items.map((x) => (x.id === n.id ? { ...x, read: true } : x)), unread: Math.max(0, i.unread - (n.read ? 0 : 1)) }));
+            try {
+              await api.markRead(n.id);
+            } catch (err) {
+              toast(`Could not mark as read: ${(err as Error).message}`, 'error');
+            }
+            loadInbox();
+          }}
+        />
+      )}
+
+      {editing && (
+        <Editor
+          api={api}
+          task={editing === 'new' ? null : editing}
+          onClose={() => setEditing(null)}
+          onSaved={(t, created) => {
+            setEditing(null);
+            toast(created ? `Created “${t.title}”` : `Saved “${t.title}”`);
+            load();
+          }}
+        />
+      )}
+      {history && <History api={api} task={history} onClose={() => setHistory(null)} />}
+
+      <div class="toasts" role="status" aria-live="polite">
+        {toasts.map((t) => (
+          <div key={t.id} class={`toast ${t.kind}`}>{t.text}</div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function TaskItem({ task, onStatus, onEdit, onDelete, onHistory }: {
+  task: Task;
+  onStatus: (t: Task, s: Task['status']) => void;
+  onEdit: (t: Task) => void;
+  onDelete: (t: Task) => void;
+  onHistory: (t: Task) => void;
+}) {
+  const done = task.status === 'completed';
+  const overdue = !done && task.dueAt && Date.parse(task.dueAt) < Date.now();
+  return (
+    <li class={`task ${done ? 'done' : ''}`} data-id={task.id}>
+      <input
+        type="checkbox"
+        class="check"
+        checked={done}
+        aria-label={`${done ? 'Reopen' : 'Complete'} ${task.title}`}
+        onChange={() => onStatus(task, done ? 'open' : 'completed')}
+      />
+      <div class="body">
+        <div class="title-row">
+          <span class="title">{task.title}</span>
+          {task.priority && <span class={`chip prio-${task.priority}`}>{task.priority}</span>}
+        </div>
+        {task.description && <p class="desc">{task.description}</p>}
+        <div class="meta">
+          {task.dueAt && (
+            <span class={overdue ? 'overdue' : ''}>
+              Due {formatInstant(task.dueAt)} ({relative(task.dueAt)})
+            </span>
+          )}
+          {task.reminder && <span>Reminder {REMINDERS.find(([v]) => v === task.reminder?.before)?.[1] ?? task.reminder.before}</span>}
+          {task.recurrence && <span>↻ repeats</span>}
+          {task.tags?.map((t) => <span class="chip tag">#{t}</span>)}
+        </div>
+      </div>
+      <div class="actions">
+        <button type="button" onClick={() => onEdit(task)} aria-label={`Edit ${task.title}`}>Edit</button>
+        <button type="button" onClick={() => onHistory(task)} aria-label={`History of ${task.title}`}>History</button>
+        <button type="button" class="danger" onClick={() => onDelete(task)} aria-label={`Delete ${task.title}`}>Delete</button>
+      </div>
+    </li>
+  );
+}
+
+function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: preact.ComponentChildren; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} class={wide ? 'wide' : ''} aria-labelledby="dialog-title" onCancel={(e) => { e.preventDefault(); onClose(); }}>
+      <div class="dialog-head">
+        <h2 id="dialog-title">{title}</h2>
+        <button type="button" class="link" onClick={onClose} aria-label="Close">✕</button>
+      </div>
+      {children}
+    </dialog>
+  );
+}
+
+function Editor({ api, task, onClose, onSaved }: { api: Api; task: Task | null; onClose: () => void; onSaved: (t: Task, created: boolean) => void }) {
+  const zone = task?.timezone && task.timezone !== 'UTC' ? task.timezone : localZone();
+  const wall = task?.dueAt ? instantToWall(task.dueAt, zone) : { date: '', time: '' };
+  const [title, setTitle] = useState(task?.title ?? '');
+  const [description, setDescription] = useState(task?.description ?? '');
+  const [priority, setPriority] = useState<Priority>(task?.priority ?? 'medium');
+  const [tags, setTags] = useState((task?.tags ?? []).join(', '));
+  const [date, setDate] = useState(wall.date);
+  const [time, setTime] = useState(wall.time);
+  const [before, setBefore] = useState(task?.reminder?.before ?? '');
+  const [channels, setChannels] = useState<Channel[]>(task?.reminder?.channels ?? ['inbox']);
+  const [rule, setRule] = useState<Rule>(() => fromRrule(task?.recurrence?.rrule, task?.recurrence?.from ?? 'due'));
+  const [preview, setPreview] = useState<{ dates?: string[]; error?: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const dueAt = date ? wallToInstant(date, time || '09:00', zone) : null;
+  const rrule = toRrule(rule);
+
+  useEffect(() => {
+    if (!rrule) {
+      setPreview(null);
+      return;
+    }
+    const t = window.setTimeout(async () => {
+      try {
+        const r = await api.preview(rrule, dueAt ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'), zone);
+        setPreview({ dates: r.dates });
+      } catch (err) {
+        setPreview({ error: err instanceof ApiError ? err.describe() : (err as Error).message });
+      }
+    }, 200);
+    return () => window.clearTimeout(t);
+  }, [api, rrule, dueAt, zone]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (before && !dueAt) {
+      setError('A reminder needs a due date.');
+      return;
+    }
+    const body: Record<string, unknown> = {
+      title: title.trim(),
+      description: description.trim() || null,
+      priority,
+      tags: tags.split(',').map((t) => t.trim()).filter(Boolean),
+      dueAt,
+      timezone: zone,
+      reminder: before ? { before, channels: channels.length ? channels : ['inbox'] } : null,
+      recurrence: rrule ? { rrule, from: rule.from } : null,
+    };
+    setBusy(true);
+    try {
+      if (task) {
+        onSaved(await api.patchTask(task.id, body), false);
+      } else {
+        for (const k of Object.keys(body)) if (body[k] === null) delete body[k];
+        onSaved(await api.createTask(body as Partial<Task>), true);
+      }
+    } catch (err) {
+      setError(err instanceof ApiError ? err.describe() : (err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const patchRule = (p: Partial<Rule>) => setRule({ ...rule, ...p });
+  const toggle = <T,>(list: T[], v: T) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
+
+  return (
+    <Modal title={task ? 'Edit task' : 'New task'} onClose={onClose} wide>
+      <form class="editor" onSubmit={submit}>
+        <label for="e-title">Title</label>
+        <input id="e-title" value={title} onInput={(e) => setTitle(e.currentTarget.value)} required maxLength={200} autoFocus />
+        <label for="e-desc">Description</label>
+        <textarea id="e-desc" rows={3} value={description} onInput={(e) => setDescription(e.currentTarget.value)} maxLength={5000} />
+        <div class="row">
+          <div class="field">
+            <label for="e-priority">Priority</label>
+            <select id="e-priority" value={priority} onChange={(e) => setPriority(e.currentTarget.value as Priority)}>
+              {PRIORITIES.map((p) => <option value={p}>{cap(p)}</option>)}
+            </select>
+          </div>
+          <div class="field grow">
+            <label for="e-tags">Tags (comma separated)</label>
+            <input id="e-tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} placeholder="work, home" />
+          </div>
+        </div>
+        <div class="row">
+          <div class="field">
+            <label for="e-date">Due date</label>
+            <input id="e-date" type="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
+          </div>
+          <div class="field">
+            <label for="e-time">Due time</label>
+            <input id="e-time" type="time" step={1} value={time} onInput={(e) => setTime(e.currentTarget.value)} disabled={!date} />
+          </div>
+          <p class="hint">Times are in {zone}.</p>
+        </div>
+        <div class="row">
+          <div class="field">
+            <label for="e-reminder">Reminder</label>
+            <select id="e-reminder" value={before} onChange={(e) => setBefore(e.currentTarget.value)}>
+              {REMINDERS.map(([v, l]) => <option value={v}>{l}</option>)}
+              {before && !REMINDERS.some(([v]) => v === before) && <option value={before}>{before}</option>}
+            </select>
+          </div>
+          {before && (
+            <fieldset class="inline">
+              <legend>Notify by</legend>
+              {(['inbox', 'email', 'webhook'] as Channel[]).map((c) => (
+                <label class="check-label">
+                  <input type="checkbox" checked={channels.includes(c)} onChange={() => setChannels(toggle(channels, c))} /> {cap(c)}
+                </label>
+              ))}
+            </fieldset>
+          )}
+        </div>
+
+        <fieldset class="recurrence">
+          <legend>Repeat</legend>
+          <div class="row">
+            <div class="field">
+              <label for="e-freq">Frequency</label>
+              <select id="e-freq" value={rule.freq} onChange={(e) => patchRule({ freq: e.currentTarget.value as Rule['freq'] })}>
+                <option value="none">Does not repeat</option>
+                <option value="daily">Daily</option>
+                <option value="weekly">Weekly</option>
+                <option value="monthly">Monthly</option>
+                <option value="interval">Every N days</option>
+              </select>
+            </div>
+            {rule.freq === 'interval' && (
+              <div class="field">
+                <label for="e-interval">Every … days</label>
+                <input id="e-interval" type="number" min={1} max={365} value={rule.interval} onInput={(e) => patchRule({ interval: Number(e.currentTarget.value) })} />
+              </div>
+            )}
+            {rule.freq !== 'none' && (
+              <>
+                <div class="field">
+                  <label for="e-end">Ends</label>
+                  <select id="e-end" value={rule.end} onChange={(e) => patchRule({ end: e.currentTarget.value as Rule['end'] })}>
+                    <option value="never">Never</option>
+                    <option value="until">On date</option>
+                    <option value="count">After a number of times</option>
+                  </select>
+                </div>
+                {rule.end === 'until' && (
+                  <div class="field">
+                    <label for="e-until">End date</label>
+                    <input id="e-until" type="date" value={rule.until} onInput={(e) => patchRule({ until: e.currentTarget.value })} />
+                  </div>
+                )}
+                {rule.end === 'count' && (
+                  <div class="field">
+                    <label for="e-count">Occurrences</label>
+                    <input id="e-count" type="number" min={1} max={1000} value={rule.count} onInput={(e) => patchRule({ count: Number(e.currentTarget.value) })} />
+                  </div>
+                )}
+                <div class="field">
+                  <label for="e-from">Next date from</label>
+                  <select id="e-from" value={rule.from} onChange={(e) => patchRule({ from: e.currentTarget.value as Rule['from'] })}>
+                    <option value="due">The due date</option>
+                    <option value="completion">Completion</option>
+                  </select>
+                </div>
+              </>
+            )}
+          </div>
+          {rule.freq === 'weekly' && (
+            <fieldset class="inline days">
+              <legend>On</legend>
+              {WEEKDAYS.map((d) => (
+                <label class="check-label">
+                  <input type="checkbox" checked={rule.days.includes(d)} onChange={() => patchRule({ days: toggle(rule.days, d) })} /> {WEEKDAY_NAMES[d]}
+                </label>
+              ))}
+            </fieldset>
+          )}
+          {rrule && (
+            <div class="preview" aria-live="polite">
+              <div>Rule: <code>{rrule}</code></div>
+              {preview?.dates && (
+                <>
+                  <div>Next dates:</div>
+                  <ol>{preview.dates.map((d) => <li>{formatInstant(d, zone)}</li>)}</ol>
+                </>
+              )}
+              {preview?.error && <p class="error">{preview.error}</p>}
+            </div>
+          )}
+        </fieldset>
+
+        {error && <p class="error" role="alert">{error}</p>}
+        <div class="buttons">
+          <button type="button" onClick={onClose}>Cancel</button>
+          <button type="submit" class="primary" disabled={busy}>{task ? 'Save' : 'Create'}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function History({ api, task, onClose }: { api: Api; task: Task; onClose: () => void }) {
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.history(task.id).then(setEntries, (e) => setError((e as Error).message));
+  }, [api, task.id]);
+  return (
+    <Modal title={`History: ${task.title}`} onClose={onClose}>
+      {error && <p class="error">{error}</p>}
+      {!entries && !error && <p>Loading…</p>}
+      <ol class="history">
+        {entries?.map((e) => (
+          <li>
+            <strong>{e.type.replace(/^todo\.task\.|\.v\d+$/g, '')}</strong> <time dateTime={e.at}>{formatInstant(e.at)}</time>
+            {e.changes.length > 0 && (
+              <ul>
+                {e.changes.map((c) => (
+                  <li>
+                    <code>{c.field}</code>: {show(c.from)} → {show(c.to)}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ol>
+      {entries?.length === 0 && <p>No history yet (it appears a moment after a change).</p>}
+    </Modal>
+  );
+}
+
+function Inbox({ inbox, onClose, onRead }: { inbox: { items: Notification[]; unread: number }; onClose: () => void; onRead: (n: Notification) => void }) {
+  return (
+    <aside id="inbox" class="inbox" aria-label="Notifications">
+      <div class="dialog-head">
+        <h2>Notifications</h2>
+        <button type="button" class="link" onClick={onClose} aria-label="Close notifications">✕</button>
+      </div>
+      {inbox.items.length === 0 && <p class="empty">Nothing yet.</p>}
+      <ul>
+        {inbox.items.map((n) => (
+          <li class={n.read ? 'read' : 'unread'}>
+            <div>
+              <strong>{n.title}</strong>
+              <div class="meta">Reminder · {formatInstant(n.remindAt)}{n.dueAt ? ` · due ${formatInstant(n.dueAt)}` : ''}</div>
+            </div>
+            {!n.read && <button type="button" onClick={() => onRead(n)} aria-label={`Mark ${n.title} as read`}>Mark read</button>}
+          </li>
+        ))}
+      </ul>
+    </aside>
+  );
+}
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const show = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
+
+render(<App />, document.getElementById('app')!);
