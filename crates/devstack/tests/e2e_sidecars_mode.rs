@@ -80,3 +80,78 @@ async fn each_app_talks_to_the_sidecar_on_the_port_it_was_given() {
     assert_eq!(metadata.json()["id"], "task-api");
     env.shutdown().await;
 }
+
+/// The consumers too, each served on its own announced port with its own
+/// fixed sidecar port: create → audit entry → change in the sync feed, and a
+/// reminder fires into the inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_sync_and_reminders_work_when_the_apps_run_elsewhere() {
+    let apps = ["audit", "notify", "sync-relay"];
+    for app in apps {
+        let wasm = repo_root().join(format!(
+            "target/wasm32-wasip2/release/{}.wasm",
+            app.replace('-', "_")
+        ));
+        assert!(
+            wasm.is_file(),
+            "{} is missing: build the components first",
+            wasm.display()
+        );
+    }
+    let env = Env::start_hosting(
+        Overlay::default(),
+        Hosting {
+            more_apps: apps.iter().map(|a| a.to_string()).collect(),
+            sidecars_only: true,
+            ..Hosting::default()
+        },
+    )
+    .await;
+    let user = unique_user("spin-consumers");
+    let api = env.api(&user);
+    // remindAt = dueAt − 1 min, about 2 s from now.
+    let due = chrono::Utc::now() + chrono::Duration::seconds(62);
+    let created = api
+        .post(
+            "/api/tasks",
+            &json!({ "title": "Remind me", "dueAt": due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                     "reminder": { "before": "PT1M", "channels": ["inbox"] } }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_string();
+
+    let audit = eventually("the audit entry", || {
+        let api = api.clone();
+        async move {
+            let page = api.get("/api/audit").await.json();
+            (page["total"] == 1).then_some(page)
+        }
+    })
+    .await;
+    assert_eq!(audit["items"][0]["type"], "todo.task.created.v1");
+    assert_eq!(audit["items"][0]["taskId"], id.as_str());
+
+    let changes = eventually("the sync change", || {
+        let api = api.clone();
+        async move {
+            let page = api.get("/api/sync/changes?since=0").await.json();
+            let found = page["changes"].as_array().is_some_and(|c| !c.is_empty());
+            found.then_some(page)
+        }
+    })
+    .await;
+    assert_eq!(changes["changes"][0]["type"], "todo.sync.task-changed.v1");
+
+    let inbox = eventually("the reminder in the inbox", || {
+        let api = api.clone();
+        async move {
+            let page = api.get("/api/notifications").await.json();
+            let found = page["items"].as_array().is_some_and(|i| !i.is_empty());
+            found.then_some(page)
+        }
+    })
+    .await;
+    assert_eq!(inbox["items"][0]["taskId"], id.as_str());
+    env.shutdown().await;
+}
