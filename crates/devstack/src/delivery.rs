@@ -46,7 +46,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Resources, RetryPolicy, Subscription};
 use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
-use crate::sidecar::wait_shutdown;
+use crate::sidecar::{drain_in_flight, wait_shutdown};
 use crate::store::{now_ms, Delivery, Store};
 
 /// Concurrent deliveries per subscription (each for a different key).
@@ -202,15 +202,7 @@ impl Worker {
                 in_flight.remove(&id);
             }
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !in_flight.is_empty() {
-            match tokio::time::timeout_at(deadline, done_rx.recv()).await {
-                Ok(Some(id)) => {
-                    in_flight.remove(&id);
-                }
-                _ => break,
-            }
-        }
+        drain_in_flight(&mut in_flight, &mut done_rx, Duration::from_secs(10)).await;
     }
 
     /// One attempt at one delivery, then its bookkeeping.

@@ -48,7 +48,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{parse_go_duration, Component, Resources};
 use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
-use crate::sidecar::wait_shutdown;
+use crate::sidecar::{drain_in_flight, wait_shutdown};
 use crate::store::{now_ms, JobRecord, JobUpdate, Store};
 
 /// How long an app may take to answer a trigger.
@@ -558,15 +558,7 @@ async fn run_jobs(
         }
     }
     // Let triggers already sent record their outcome.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !in_flight.is_empty() {
-        match tokio::time::timeout_at(deadline, done_rx.recv()).await {
-            Ok(Some(name)) => {
-                in_flight.remove(&name);
-            }
-            _ => break,
-        }
-    }
+    drain_in_flight(&mut in_flight, &mut done_rx, Duration::from_secs(10)).await;
 }
 
 /// Sends one trigger and records its outcome.
