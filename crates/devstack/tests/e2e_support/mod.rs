@@ -10,6 +10,10 @@
 
 #![allow(dead_code)]
 
+#[path = "../poll/mod.rs"]
+mod poll;
+pub use poll::eventually_within;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -429,24 +433,6 @@ where
     Fut: Future<Output = Option<T>>,
 {
     eventually_within(what, WAIT, f).await
-}
-
-/// Polls `f` until it returns `Some`, or panics after `limit`.
-pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out after {limit:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,10 @@
 
 #![allow(dead_code)]
 
+#[path = "../poll/mod.rs"]
+mod poll;
+pub use poll::eventually_within;
+
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
@@ -229,21 +233,12 @@ impl TestApp {
 }
 
 /// Polls `f` until it returns `Some`, or panics after [`WAIT`].
-pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_within(what, WAIT, f).await
 }
 
 /// A running sidecar.
