@@ -289,3 +289,214 @@ async fn unknown_store_is_400() {
     assert_eq!(r.status, 400);
     assert_eq!(r.error_code(), "ERR_STATE_STORE_NOT_FOUND");
 }
+
+// ---------------------------------------------------------------------------
+// Values are bytes: daprd hands the stored JSON back as is.
+// - GET: pkg/api/http/http.go `onGetState` writes the store's `Data` as the
+//   body; components-contrib state/postgresql/v2/postgresql.go `Get` returns
+//   the `value` BYTEA column untouched.
+// - bulk GET: `onBulkGetState` puts that same `Data` into each
+//   `BulkGetResponse.Data` (a `json.RawMessage`, pkg/api/http/responses.go),
+//   fields in the order key, data, etag, metadata; PostgreSQL v2 `BulkGet`
+//   adds `ttlExpireTime` metadata for rows that expire.
+// A parse and re-serialise would reorder the keys, drop the whitespace, turn
+// 12345678901234567890 into 12345678901234567000 or 1.0 into 1, and unescape
+// `\u00e9`; none of that may happen.
+
+/// A document whose bytes any parse + re-serialise would change.
+const DOC: &str = "{\"z\": 1,  \"a\" : [1.0, 12345678901234567890, 1e2, -0.0],\n \"s\":\"\\u00e9<&>\\/\", \"n\":null}";
+
+/// Saves `DOC` under `doc` with a hand-written request body, so the value's
+/// text is exactly `DOC`.
+async fn save_doc(sc: &Sidecar) {
+    let body = format!(r#"[{{"key":"doc","value":{DOC}}}]"#);
+    let r = call(
+        "POST",
+        &sc.url("/v1.0/state/statestore"),
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+}
+
+#[tokio::test]
+async fn get_returns_the_saved_value_byte_for_byte() {
+    let (_app, sc) = sidecar("a").await;
+    save_doc(&sc).await;
+    let r = get(&sc.url("/v1.0/state/statestore/doc")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), DOC);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    // Stored as sent, too.
+    let stored = sc.store.state_get("statestore", "a||doc").await.unwrap();
+    assert_eq!(stored.unwrap().value, DOC.as_bytes());
+}
+
+#[tokio::test]
+async fn get_and_bulk_get_return_the_stored_bytes_without_parsing_them() {
+    let (_app, sc) = sidecar("a").await;
+    // Written behind the API: whatever the store holds is what comes back.
+    let stored = "[ 1.0 ,{\"b\":2,\"a\":1} , 123456789012345678901234567890 ]";
+    sc.store
+        .state_apply(
+            "statestore",
+            vec![devstack::store::StateOp::Set {
+                key: "a||raw".into(),
+                value: stored.as_bytes().to_vec(),
+                etag: None,
+                first_write: false,
+                expires_at: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let r = get(&sc.url("/v1.0/state/statestore/raw")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), stored);
+    let etag = r.header("etag").unwrap().to_string();
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/bulk"),
+        &json!({ "keys": ["raw"] }),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        format!(r#"[{{"key":"raw","data":{stored},"etag":"{etag}"}}]"#)
+    );
+}
+
+#[tokio::test]
+async fn bulk_get_returns_each_saved_value_byte_for_byte() {
+    let (_app, sc) = sidecar("a").await;
+    save_doc(&sc).await;
+    let etag = get(&sc.url("/v1.0/state/statestore/doc"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    post_json(
+        &sc.url("/v1.0/state/statestore"),
+        &json!([{ "key": "s", "value": "a \"quoted\" <string>" }]),
+    )
+    .await;
+    let s_etag = get(&sc.url("/v1.0/state/statestore/s"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/bulk"),
+        &json!({ "keys": ["doc", "missing", "s", "we\"ird"] }),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let expected = format!(
+        concat!(
+            r#"[{{"key":"doc","data":{doc},"etag":"{etag}"}},"#,
+            r#"{{"key":"missing"}},"#,
+            r#"{{"key":"s","data":"a \"quoted\" <string>","etag":"{s_etag}"}},"#,
+            r#"{{"key":"we\"ird"}}]"#
+        ),
+        doc = DOC,
+        etag = etag,
+        s_etag = s_etag,
+    );
+    assert_eq!(r.text(), expected);
+    // And it is JSON a client can read.
+    assert_eq!(
+        r.json()[0]["data"]["a"][1].to_string(),
+        "12345678901234567890"
+    );
+}
+
+#[tokio::test]
+async fn a_transaction_upsert_stores_the_value_byte_for_byte() {
+    let (_app, sc) = sidecar("a").await;
+    let body = format!(
+        r#"{{"operations":[{{"operation":"upsert","request":{{"key":"doc","value":{DOC}}}}}]}}"#
+    );
+    let r = call(
+        "POST",
+        &sc.url("/v1.0/state/statestore/transaction"),
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(get(&sc.url("/v1.0/state/statestore/doc")).await.text(), DOC);
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/bulk"),
+        &json!({ "keys": ["doc"] }),
+    )
+    .await;
+    assert!(
+        r.text().contains(&format!(r#""data":{DOC},"#)),
+        "{}",
+        r.text()
+    );
+}
+
+/// PostgreSQL v2 `doSet` stores `json.Marshal(value)`: a string as its JSON
+/// encoding, a missing or null value as `null`.
+#[tokio::test]
+async fn strings_are_stored_as_json_and_a_missing_value_as_null() {
+    let (_app, sc) = sidecar("a").await;
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore"),
+        &json!([{ "key": "s", "value": "plain" }, { "key": "none" }, { "key": "nul", "value": null }]),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/s")).await.text(),
+        "\"plain\""
+    );
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/none")).await.text(),
+        "null"
+    );
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/nul")).await.text(),
+        "null"
+    );
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/bulk"),
+        &json!({ "keys": ["none"] }),
+    )
+    .await;
+    assert_eq!(r.json()[0]["data"], serde_json::Value::Null);
+    assert!(r.text().contains(r#""data":null"#));
+}
+
+/// PostgreSQL v2 `BulkGet` reports the expiry as `ttlExpireTime` metadata,
+/// the same value `Get` sends as the `metadata.ttlExpireTime` header.
+#[tokio::test]
+async fn bulk_get_reports_the_ttl_expire_time() {
+    let (_app, sc) = sidecar("a").await;
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore"),
+        &json!([
+            { "key": "t", "value": {"v": 1}, "metadata": { "ttlInSeconds": "3600" } },
+            { "key": "p", "value": 2 },
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let header = get(&sc.url("/v1.0/state/statestore/t"))
+        .await
+        .header("metadata.ttlExpireTime")
+        .expect("ttl header")
+        .to_string();
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/bulk"),
+        &json!({ "keys": ["t", "p"] }),
+    )
+    .await;
+    let body = r.json();
+    assert_eq!(body[0]["metadata"], json!({ "ttlExpireTime": header }));
+    assert!(chrono::DateTime::parse_from_rfc3339(&header).is_ok());
+    assert!(body[1].get("metadata").is_none(), "{body}");
+}

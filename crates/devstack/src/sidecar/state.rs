@@ -12,15 +12,50 @@
 //! `ERR_STATE_SAVE` / `ERR_STATE_DELETE`, malformed ETag → 400; any failure
 //! inside a transaction (an ETag mismatch included) → 500
 //! `ERR_STATE_TRANSACTION`.
+//!
+//! Values are bytes (DESIGN §5 "values pass through the sidecar as bytes"):
+//! a save or transaction upsert stores the JSON text of the item's `value`
+//! exactly as the request carried it (captured as a
+//! [`serde_json::value::RawValue`], so only its syntax is checked, never
+//! rebuilt), and GET and bulk GET write the stored bytes into the response
+//! without parsing them. What daprd does, read in its source:
+//! - GET (`pkg/api/http/http.go` `onGetState`): the store's `Data` is the
+//!   body as is (`fasthttpResponseWithJSON(200, resp.Data, …)`); the
+//!   PostgreSQL v2 store (components-contrib
+//!   `state/postgresql/v2/postgresql.go` `Get`) returns the `value` BYTEA
+//!   column untouched, plus `ttlExpireTime` metadata (RFC 3339, seconds)
+//!   when the row expires, sent as the `metadata.ttlExpireTime` header.
+//! - bulk GET (`onBulkGetState`): each item is a `BulkGetResponse`
+//!   (`pkg/api/http/responses.go`: `key`, `data` as `json.RawMessage`,
+//!   `etag`, `metadata`, `error`, in that order, all but `key` omitempty);
+//!   PostgreSQL v2 `BulkGet` gives the same bytes and `ttlExpireTime`
+//!   metadata as `Get`. Go's `json.Marshal` compacts a `RawMessage` and
+//!   escapes `<`, `>`, `&`; that is a no-op on what daprd's own save stored
+//!   (already Go-encoded), so devstack writes the stored bytes verbatim and
+//!   GET and bulk GET always agree.
+//! - save / transaction (`onPostState`, `onPostStateTransaction`):
+//!   `state.SetRequest.Value` is `any`, and PostgreSQL v2 `doSet` stores
+//!   `json.Marshal(value)`, so a JSON string value is stored as its JSON
+//!   encoding (`"s"` with the quotes) and `null`/a missing value as `null` —
+//!   devstack stores the same JSON text. Known difference: daprd's
+//!   `json.Unmarshal` into `any` + `json.Marshal` also re-encodes the
+//!   document (sorted keys, no whitespace, numbers as float64 — so
+//!   `12345678901234567890` comes back as `12345678901234567000` and `1.0` as
+//!   `1` — `<>&` as `\u003c…`); devstack keeps the bytes as sent. Components
+//!   parse values with serde and send compact JSON, so only the spelling of
+//!   such numbers differs from what they see on Kubernetes.
 
 // Lookups return the ready daprd error response as their `Err`.
 #![allow(clippy::result_large_err)]
 
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::{api_error, data_response, empty, json_response, kit_error, Ctx, Req, Resp};
 use crate::config::Component;
-use crate::store::{now_ms, StateError, StateOp};
+use crate::store::{now_ms, StateEntry, StateError, StateOp};
 
 const SEPARATOR: &str = "||";
 
@@ -69,11 +104,6 @@ fn modified_key(ctx: &Ctx, store: &Component, key: &str) -> Result<String, Resp>
     Ok(format!("{prefix}{SEPARATOR}{key}"))
 }
 
-/// daprd's `GetOriginalStateKey`: the part after the last `||`.
-fn original_key(key: &str) -> &str {
-    key.rsplit(SEPARATOR).next().unwrap_or(key)
-}
-
 fn invalid_key(key: &str, msg: &str) -> Resp {
     let body = json!({
         "errorCode": "ERR_MALFORMED_REQUEST",
@@ -97,7 +127,14 @@ fn malformed(message: impl Into<String>) -> Resp {
     api_error(400, "ERR_MALFORMED_REQUEST", message)
 }
 
-/// `GET /v1.0/state/{store}/{key}`: 200 + value + `ETag`, or 204.
+/// PostgreSQL v2's `ttlExpireTime` metadata: the expiry in UTC, RFC 3339
+/// with whole seconds (Go's `time.RFC3339`).
+fn ttl_expire_time(expires_at: Option<i64>) -> Option<String> {
+    let t = chrono::DateTime::from_timestamp_millis(expires_at?)?;
+    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// `GET /v1.0/state/{store}/{key}`: 200 + the stored bytes + `ETag`, or 204.
 pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> Resp {
     let store = match resolve(ctx, store_name) {
         Ok(s) => s,
@@ -114,12 +151,9 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
             if let Ok(v) = http::HeaderValue::from_str(&entry.etag) {
                 resp.headers_mut().insert(http::header::ETAG, v);
             }
-            if let Some(at) = entry.expires_at {
-                if let Some(t) = chrono::DateTime::from_timestamp_millis(at) {
-                    let text = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                    if let Ok(v) = http::HeaderValue::from_str(&text) {
-                        resp.headers_mut().insert("metadata.ttlExpireTime", v);
-                    }
+            if let Some(text) = ttl_expire_time(entry.expires_at) {
+                if let Ok(v) = http::HeaderValue::from_str(&text) {
+                    resp.headers_mut().insert("metadata.ttlExpireTime", v);
                 }
             }
             resp
@@ -132,51 +166,71 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
     }
 }
 
+/// A JSON object with its members still unparsed, borrowed from the request
+/// body. A `BTreeMap`, like `serde_json::Map` without `preserve_order`: of
+/// duplicate names the last wins, and members are looked at in name order.
+type RawObject<'a> = BTreeMap<String, &'a RawValue>;
+
+/// `raw` as an object, `None` when it is another JSON value.
+fn raw_object(raw: &RawValue) -> Option<RawObject<'_>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// A small member (key, ETag, options, metadata) as a `Value`.
+fn small_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
 /// One save request item (`state.SetRequest` as JSON).
-struct SetItem {
+struct SetItem<'a> {
     key: String,
-    value: Value,
+    /// The `value` JSON text as sent; `None` (missing) is stored as `null`.
+    value: Option<&'a RawValue>,
     etag: Option<String>,
     concurrency: Option<String>,
     metadata: serde_json::Map<String, Value>,
 }
 
-fn parse_set_item(v: &Value) -> Result<SetItem, String> {
-    let obj = v
-        .as_object()
+/// Reads one item; `raw` `None` (no `request` in a transaction operation)
+/// is an error, as any value that is not an object.
+fn parse_set_item(raw: Option<&RawValue>) -> Result<SetItem<'_>, String> {
+    let obj = raw
+        .and_then(raw_object)
         .ok_or_else(|| "each item must be an object".to_string())?;
     // mapstructure (transactions) matches field names case-insensitively.
     let field = |name: &str| {
         obj.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+            .map(|(_, v)| *v)
     };
-    let key = match field("key") {
-        Some(Value::String(s)) => s.clone(),
+    let key = match field("key").map(small_value) {
+        Some(Value::String(s)) => s,
         None | Some(Value::Null) => String::new(),
         Some(other) => return Err(format!("key must be a string, got {other}")),
     };
-    let etag = match field("etag") {
+    let etag = match field("etag").map(small_value) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s),
         Some(other) => Some(other.to_string()),
     };
     let concurrency = field("options")
-        .and_then(|o| o.as_object())
-        .and_then(|o| {
-            o.iter()
+        .map(small_value)
+        .and_then(|o| match o {
+            Value::Object(o) => o
+                .into_iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("concurrency"))
-                .and_then(|(_, v)| v.as_str().map(str::to_string))
+                .and_then(|(_, v)| v.as_str().map(str::to_string)),
+            _ => None,
         })
         .filter(|c| !c.is_empty());
-    let metadata = field("metadata")
-        .and_then(|m| m.as_object())
-        .cloned()
-        .unwrap_or_default();
+    let metadata = match field("metadata").map(small_value) {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
     Ok(SetItem {
         key,
-        value: field("value").cloned().unwrap_or(Value::Null),
+        value: field("value"),
         etag,
         concurrency,
         metadata,
@@ -187,7 +241,7 @@ fn parse_set_item(v: &Value) -> Result<SetItem, String> {
 /// (daprd surfaces them as 500, or inside a transaction as a failed Multi).
 fn set_op(
     full_key: String,
-    item: &SetItem,
+    item: &SetItem<'_>,
     query_meta: &std::collections::BTreeMap<String, String>,
 ) -> Result<StateOp, StateError> {
     let first_write = match item.concurrency.as_deref() {
@@ -227,7 +281,12 @@ fn set_op(
             (secs > 0).then(|| now_ms() + secs * 1000)
         }
     };
-    let value = serde_json::to_vec(&item.value).map_err(|e| StateError::Store(e.into()))?;
+    // The value's JSON text as sent (PostgreSQL v2 stores `json.Marshal` of
+    // it: the same JSON, see the module doc); a missing value is `null`.
+    let value = item
+        .value
+        .map_or(&b"null"[..], |raw| raw.get().as_bytes())
+        .to_vec();
     Ok(StateOp::Set {
         key: full_key,
         value,
@@ -243,7 +302,8 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let items: Vec<Value> = match serde_json::from_slice(&req.body) {
+    // Each item stays JSON text borrowed from the body until it is read.
+    let items: Vec<&RawValue> = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(e) => return malformed(e.to_string()),
     };
@@ -252,8 +312,8 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
     }
     let query_meta = req.metadata();
     let mut ops = Vec::with_capacity(items.len());
-    for raw in &items {
-        let item = match parse_set_item(raw) {
+    for raw in items {
+        let item = match parse_set_item(Some(raw)) {
             Ok(i) => i,
             Err(e) => return malformed(e),
         };
@@ -320,8 +380,10 @@ pub(crate) async fn delete(ctx: &Ctx, store_name: &str, key: &str, req: &Req) ->
     }
 }
 
-/// `POST /v1.0/state/{store}/bulk` `{"keys":[…]}` → `[{key, data, etag}]`,
-/// missing keys as `{key}` only, in request order.
+/// `POST /v1.0/state/{store}/bulk` `{"keys":[…]}` → `[{key, data, etag}]`
+/// (plus `metadata.ttlExpireTime` for entries that expire), missing keys as
+/// `{key}` only, in request order. The response is assembled by hand so
+/// that each `data` is the stored JSON text, byte for byte.
 pub(crate) async fn bulk_get(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
     let store = match resolve(ctx, store_name) {
         Ok(s) => s,
@@ -354,29 +416,49 @@ pub(crate) async fn bulk_get(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
             Err(r) => return r,
         }
     }
-    match ctx.store.state_bulk_get(&store.name, full.clone()).await {
-        Ok(entries) => {
-            let out: Vec<Value> = full
-                .iter()
-                .zip(entries)
-                .map(|(k, e)| {
-                    let key = original_key(k);
-                    match e {
-                        None => json!({ "key": key }),
-                        Some(e) => {
-                            let data: Value =
-                                serde_json::from_slice(&e.value).unwrap_or_else(|_| {
-                                    Value::String(String::from_utf8_lossy(&e.value).into_owned())
-                                });
-                            json!({ "key": key, "data": data, "etag": e.etag })
-                        }
-                    }
-                })
-                .collect();
-            json_response(200, &Value::Array(out))
-        }
+    match ctx.store.state_bulk_get(&store.name, full).await {
+        // daprd answers with `GetOriginalStateKey` of the stored key, which is
+        // the requested key: a valid key holds no `||`.
+        Ok(entries) => data_response(200, bulk_body(&keys, &entries)),
         Err(e) => api_error(500, "ERR_STATE_BULK_GET", format!("{e:#}")),
     }
+}
+
+/// The JSON array of a bulk GET answer: keys and ETags escaped as JSON
+/// strings, each stored value copied in verbatim (it is JSON text: only
+/// save and transaction write state, and they store a value's JSON as
+/// sent). An empty stored value leaves `data` out, like Go's omitempty
+/// `json.RawMessage`.
+fn bulk_body(keys: &[String], entries: &[Option<StateEntry>]) -> Vec<u8> {
+    let values: usize = entries.iter().flatten().map(|e| e.value.len()).sum();
+    let mut out = Vec::with_capacity(values + keys.len() * 96 + 2);
+    let string = |out: &mut Vec<u8>, s: &str| {
+        serde_json::to_writer(out, s).expect("a string serialises into a Vec");
+    };
+    out.push(b'[');
+    for (i, (key, entry)) in keys.iter().zip(entries).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"key":"#);
+        string(&mut out, key);
+        if let Some(e) = entry {
+            if !e.value.is_empty() {
+                out.extend_from_slice(br#","data":"#);
+                out.extend_from_slice(&e.value);
+            }
+            out.extend_from_slice(br#","etag":"#);
+            string(&mut out, &e.etag);
+            if let Some(at) = ttl_expire_time(e.expires_at) {
+                out.extend_from_slice(br#","metadata":{"ttlExpireTime":"#);
+                string(&mut out, &at);
+                out.push(b'}');
+            }
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    out
 }
 
 /// `POST /v1.0/state/{store}/transaction`: every operation or none → 204;
@@ -386,36 +468,47 @@ pub(crate) async fn transaction(ctx: &Ctx, store_name: &str, req: &Req) -> Resp 
         Ok(s) => s,
         Err(r) => return r,
     };
-    let body: Value = match serde_json::from_slice(&req.body) {
+    // The body stays JSON text borrowed from the request; only the small
+    // members are parsed, each upsert's `value` is stored as sent.
+    let body: &RawValue = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(e) => return malformed(format!("failed deserializing HTTP body: {e}")),
     };
-    let operations = match body.get("operations") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(_) => return malformed("failed deserializing HTTP body: operations must be an array"),
+    let body = raw_object(body).unwrap_or_default();
+    let operations: Vec<&RawValue> = match body.get("operations") {
+        None => Vec::new(),
+        Some(raw) if raw.get() == "null" => Vec::new(),
+        Some(raw) => match serde_json::from_str(raw.get()) {
+            Ok(a) => a,
+            Err(_) => {
+                return malformed("failed deserializing HTTP body: operations must be an array")
+            }
+        },
     };
     if operations.is_empty() {
         return empty(204);
     }
     let mut query_meta = req.metadata();
-    if let Some(m) = body.get("metadata").and_then(|m| m.as_object()) {
+    if let Some(Value::Object(m)) = body.get("metadata").map(|m| small_value(m)) {
         for (k, v) in m {
-            if let Some(s) = v.as_str() {
-                query_meta.insert(k.clone(), s.to_string());
+            if let Value::String(s) = v {
+                query_meta.insert(k, s);
             }
         }
     }
     let mut ops = Vec::with_capacity(operations.len());
     let mut deferred_error: Option<StateError> = None;
-    for op in &operations {
-        let kind = op.get("operation").and_then(|o| o.as_str()).unwrap_or("");
-        let request = op.get("request").cloned().unwrap_or(Value::Null);
-        let item = match parse_set_item(&request) {
+    for op in operations {
+        let op = raw_object(op).unwrap_or_default();
+        let kind = match op.get("operation").map(|o| small_value(o)) {
+            Some(Value::String(s)) => s,
+            _ => String::new(),
+        };
+        let item = match parse_set_item(op.get("request").copied()) {
             Ok(i) => i,
             Err(e) => return malformed(format!("failed deserializing HTTP body: {e}")),
         };
-        match kind {
+        match kind.as_str() {
             "upsert" | "delete" => {}
             other => {
                 return api_error(
