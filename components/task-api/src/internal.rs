@@ -1,5 +1,6 @@
 //! Routes only Dapr calls: the recurrence service's "create the next
-//! occurrence" invocation and the outbox-sweep cron binding.
+//! occurrence" invocation, the outbox-sweep cron binding and the outbox jobs'
+//! callbacks.
 
 use serde::Deserialize;
 use todo_core::validate::{self, TaskInput};
@@ -10,7 +11,7 @@ use todo_http::respond::json;
 use todo_http::{body, Request, Response};
 
 use crate::tasks::{create_task, created_response, Idempotency};
-use crate::{outbox, Ctx};
+use crate::{legacy, outbox, Ctx};
 
 /// Body of `POST /internal/tasks/next`.
 #[derive(Debug, Deserialize)]
@@ -46,12 +47,32 @@ pub async fn next_occurrence<T: Transport>(
     Ok(created_response(&task, created))
 }
 
-/// `POST /internal/outbox-sweep` (cron binding): publishes what failed before.
+/// `POST /internal/outbox-sweep` (cron binding): migrates the users the
+/// previous state layout left with unpublished events (`crate::legacy`).
 pub async fn outbox_sweep<T: Transport>(
     ctx: &Ctx<T>,
     request: &Request,
 ) -> Result<Response, Problem> {
     require_app_token(&ctx.dapr, &ctx.config.auth, request).await?;
-    let report = outbox::sweep(ctx).await?;
+    let report = legacy::sweep(ctx).await?;
     Ok(json(200, &report))
+}
+
+/// `POST /job/{name}`: an outbox job fired (`crate::outbox`): publish what
+/// the task's outbox still holds. 200 when nothing is left; 503 while a
+/// publish fails, so the Scheduler calls again; 404 for a name that is not an
+/// outbox job's (Dapr counts 404 as done).
+pub async fn outbox_job<T: Transport>(
+    ctx: &Ctx<T>,
+    request: &Request,
+    name: &str,
+) -> Result<Response, Problem> {
+    require_app_token(&ctx.dapr, &ctx.config.auth, request).await?;
+    let task = outbox::job_task(name)
+        .ok_or_else(|| Problem::not_found(format!("task-api has no job {name:?}")))?;
+    let flushed = outbox::publish_leftover(ctx, task).await?;
+    Ok(json(
+        200,
+        &serde_json::json!({ "published": flushed.published }),
+    ))
 }

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod internal;
+pub mod legacy;
 pub mod openapi;
 pub mod outbox;
 pub mod store;
@@ -34,10 +35,12 @@ pub enum Endpoint {
     Health,
     NextOccurrence,
     OutboxSweep,
+    OutboxJob,
 }
 
 /// The route table. Paths under `/api` are public (and documented in
-/// `openapi.json`); `/internal` is for Dapr only (service invocation, cron).
+/// `openapi.json`); `/internal` and `/job` are for Dapr only (service
+/// invocation, cron binding, the outbox jobs' callbacks).
 pub const ROUTES: &[Route<Endpoint>] = &[
     ("POST", "/api/tasks", Endpoint::CreateTask),
     ("GET", "/api/tasks", Endpoint::ListTasks),
@@ -51,6 +54,7 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     ("GET", "/healthz/task-api", Endpoint::Health),
     ("POST", "/internal/tasks/next", Endpoint::NextOccurrence),
     ("POST", "/internal/outbox-sweep", Endpoint::OutboxSweep),
+    ("POST", "/job/{name}", Endpoint::OutboxJob),
 ];
 
 /// Handles one request.
@@ -73,6 +77,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
         Endpoint::Health => Ok(ctx.health().await),
         Endpoint::NextOccurrence => internal::next_occurrence(ctx, &request).await,
         Endpoint::OutboxSweep => internal::outbox_sweep(ctx, &request).await,
+        Endpoint::OutboxJob => internal::outbox_job(ctx, &request, id).await,
     })
 }
 
@@ -83,7 +88,9 @@ mod wasm {
 
     #[http_component]
     async fn entry(request: IncomingRequest, out: ResponseOutparam) {
-        let ctx = crate::Ctx::from_env(crate::context::Config::from_env());
+        let ctx = crate::Ctx::from_env(crate::context::Config::from_env(Box::new(|d| {
+            Box::pin(todo_http::spin::sleep(d))
+        })));
         todo_http::spin::serve(request, out, |request| async move {
             crate::handle(&ctx, request).await
         })

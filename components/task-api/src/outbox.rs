@@ -1,16 +1,71 @@
-//! Publishing the outbox (DESIGN §5): events are committed with the change
-//! that caused them, published after the commit, and only then removed. A
-//! crash or a failed publish leaves them in the outbox, to be published by the
-//! user's next request or by the cron sweep — an event may go out twice, never
-//! zero times. Consumers dedupe on the CloudEvent `id`.
+//! Publishing the outbox (DESIGN §5): a change's events are committed in its
+//! task's document, published after the commit, and only then removed from
+//! it. An event may go out twice (consumers dedupe on the CloudEvent `id`),
+//! never zero times, and a task's events go out in the order of its versions.
+//!
+//! The bounded delay: before its first commit attempt a change arms a Dapr
+//! Job (`outbox-{taskId}-{nonce}`, due in [`JOB_DELAY`]) and disarms it once
+//! its events are all out. If the instance dies in between, or a publish
+//! fails, the job calls `POST /job/outbox-…` back and [`publish_leftover`]
+//! publishes whatever the task's outbox still holds (the Scheduler retries
+//! every [`JOB_RETRY`] until that succeeds). A job named per change, not per
+//! task, so one request's disarm never cancels another's timer.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
+use chrono::SecondsFormat;
 use todo_core::events::OutboundEvent;
+use todo_core::Problem;
+use todo_dapr::jobs::{FailurePolicy, Job};
 use todo_dapr::Transport;
+use todo_http::respond::dapr_problem;
+use uuid::Uuid;
 
-use crate::store::{self, pending_key, pending_shard, user_key, PendingShard, UserIndex};
+use crate::store::{self, guarded_upsert, task_key, TaskDocument};
 use crate::Ctx;
+
+/// When an armed job fires if its change has not disarmed it.
+pub const JOB_DELAY: Duration = Duration::from_secs(15);
+/// How often the Scheduler calls again while a leftover cannot be published.
+pub const JOB_RETRY: Duration = Duration::from_secs(10);
+/// Prefix of the outbox jobs' names (`/job/outbox-…` is task-api's).
+pub const JOB_PREFIX: &str = "outbox-";
+
+/// The name of the job that guards one change of `task`.
+pub fn job_name(task: Uuid, nonce: Uuid) -> String {
+    format!("{JOB_PREFIX}{task}-{}", nonce.simple())
+}
+
+/// The task a job name guards, if it is an outbox job's.
+pub fn job_task(name: &str) -> Option<Uuid> {
+    let rest = name.strip_prefix(JOB_PREFIX)?;
+    Uuid::parse_str(rest.get(..36)?).ok()
+}
+
+/// Arms the timer for a change of `task`: a one-shot job due in
+/// [`JOB_DELAY`]. No commit may happen unless this succeeded.
+pub async fn arm<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<String, Problem> {
+    let name = job_name(task, Uuid::now_v7());
+    let due = ctx.now() + chrono::Duration::from_std(JOB_DELAY).expect("a small duration");
+    let job = Job {
+        schedule: None,
+        due_time: Some(due.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        repeats: None,
+        ttl: None,
+        data: serde_json::json!({ "taskId": task }),
+        overwrite: true,
+        failure_policy: Some(FailurePolicy::Constant {
+            interval: JOB_RETRY,
+            max_retries: None,
+        }),
+    };
+    ctx.dapr
+        .schedule_job(&name, &job)
+        .await
+        .map_err(|e| dapr_problem(&e))?;
+    Ok(name)
+}
 
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,117 +75,158 @@ pub struct Flushed {
     pub left: usize,
 }
 
-/// Publishes `outbox` in order, stopping at the first failure so one user's
-/// events never overtake each other, then removes what was published from the
-/// user's index. A failure is recorded for the sweep. Never fails the request:
-/// the change itself is already committed.
-pub async fn flush<T: Transport>(ctx: &Ctx<T>, user: &str, outbox: &[OutboundEvent]) -> Flushed {
-    let mut published = BTreeSet::new();
-    for event in outbox {
-        let result = ctx
-            .dapr
-            .publish_event(
-                &ctx.config.pubsub,
-                &event.topic,
-                &event.event,
-                &event.partition_key,
-            )
-            .await;
-        match result {
-            Ok(()) => {
-                published.insert(event_id(event));
-            }
-            Err(err) => {
+/// Publishes `events` and returns the ids of those that went out. Each topic's
+/// events go out in order, stopping at that topic's first failure, so a
+/// task's events never overtake each other on any topic; the topics are
+/// published to concurrently.
+pub async fn publish<T: Transport>(ctx: &Ctx<T>, events: &[OutboundEvent]) -> BTreeSet<String> {
+    let mut topics: Vec<&str> = events.iter().map(|e| e.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let per_topic = topics.into_iter().map(|topic| async move {
+        let mut published = Vec::new();
+        for event in events.iter().filter(|e| e.topic == topic) {
+            let result = ctx
+                .dapr
+                .publish_event(
+                    &ctx.config.pubsub,
+                    &event.topic,
+                    &event.event,
+                    &event.partition_key,
+                )
+                .await;
+            if let Err(err) = result {
                 eprintln!(
-                    "task-api: publish to {} failed for user {user}, kept in outbox: {err}",
-                    event.topic
+                    "task-api: publish to {topic} failed, kept in the outbox for its job: {err}"
                 );
-                record_pending(ctx, user).await;
                 break;
             }
+            published.push(event_id(event));
+        }
+        published
+    });
+    futures::future::join_all(per_topic)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Publishes a committed `outbox` of `task`, removes what went out from the
+/// task's document (deleting a tombstone whose outbox is empty), and disarms
+/// `job` when nothing is left. Never fails the request: the change is
+/// committed, and what is left goes out when the job fires.
+pub async fn flush<T: Transport>(
+    ctx: &Ctx<T>,
+    task: Uuid,
+    outbox: &[OutboundEvent],
+    job: Option<&str>,
+) -> Flushed {
+    let published = publish(ctx, outbox).await;
+    let left = outbox.len() - published.len();
+    if !published.is_empty() {
+        if let Err(problem) = trim(ctx, task, &published).await {
+            // Harmless: they will be published again and deduped downstream.
+            eprintln!("task-api: could not trim the outbox of task {task}: {problem}");
         }
     }
-    if !published.is_empty() {
-        let removed = store::update_document::<T, UserIndex, _>(ctx, &user_key(user), |index| {
-            let before = index.outbox.len();
-            index.outbox.retain(|e| !published.contains(&event_id(e)));
-            index.outbox.len() != before
-        })
-        .await;
-        if let Err(err) = removed {
-            // Harmless: they will be published again and deduped downstream.
-            eprintln!("task-api: could not trim the outbox of user {user}: {err}");
+    if let (0, Some(name)) = (left, job) {
+        if let Err(err) = ctx.dapr.delete_job(name).await {
+            // It fires later, finds nothing to publish, and is done.
+            eprintln!("task-api: could not disarm job {name}: {err}");
         }
     }
     Flushed {
         published: published.len(),
-        left: outbox.len() - published.len(),
+        left,
     }
+}
+
+/// Removes the `published` events from the task's outbox: a read-modify-write
+/// of its document guarded by its ETag (a tombstone left empty is deleted).
+async fn trim<T: Transport>(
+    ctx: &Ctx<T>,
+    task: Uuid,
+    published: &BTreeSet<String>,
+) -> Result<(), Problem> {
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    for attempt in 1..=store::MAX_ATTEMPTS {
+        let Some(doc) = state
+            .get::<TaskDocument>(&task_key(task))
+            .await
+            .map_err(|e| dapr_problem(&e))?
+        else {
+            return Ok(());
+        };
+        let mut value = doc.value;
+        let before = value.outbox.len();
+        value.outbox.retain(|e| !published.contains(&event_id(e)));
+        if value.outbox.len() == before {
+            return Ok(());
+        }
+        // A single conditional write (409 on a lost race), not a transaction.
+        let written = if value.task.is_none() && value.outbox.is_empty() {
+            state.delete(&task_key(task), doc.etag.as_deref()).await
+        } else {
+            state
+                .save(&[guarded_upsert(task_key(task), &value, doc.etag)?])
+                .await
+        };
+        match written {
+            Ok(()) => return Ok(()),
+            Err(err) if todo_dapr::document::is_conflict(&err) => {
+                store::back_off(ctx, attempt).await
+            }
+            Err(err) => return Err(dapr_problem(&err)),
+        }
+    }
+    Err(store::contended())
+}
+
+/// What an outbox job does when it fires: publish what `task`'s outbox still
+/// holds. `Err` (the Scheduler calls again) while some of it cannot go out.
+pub async fn publish_leftover<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<Flushed, Problem> {
+    let found = ctx
+        .dapr
+        .state(&ctx.config.state_store)
+        .get::<TaskDocument>(&task_key(task))
+        .await
+        .map_err(|e| dapr_problem(&e))?;
+    let outbox = found.map(|doc| doc.value.outbox).unwrap_or_default();
+    if outbox.is_empty() {
+        return Ok(Flushed {
+            published: 0,
+            left: 0,
+        });
+    }
+    let flushed = flush(ctx, task, &outbox, None).await;
+    if flushed.left > 0 {
+        return Err(Problem::unavailable(
+            format!(
+                "{} events of task {task} cannot be published yet",
+                flushed.left
+            ),
+            JOB_RETRY.as_secs() as u32,
+        ));
+    }
+    Ok(flushed)
 }
 
 fn event_id(event: &OutboundEvent) -> String {
     event.event["id"].as_str().unwrap_or_default().to_string()
 }
 
-/// Notes that `user` has unpublished events, for the sweep. Best effort: if
-/// even this write fails, the user's next request still flushes the outbox.
-async fn record_pending<T: Transport>(ctx: &Ctx<T>, user: &str) {
-    let key = pending_key(pending_shard(user));
-    let result = store::update_document::<T, PendingShard, _>(ctx, &key, |shard| {
-        if shard.users.iter().any(|u| u == user) {
-            return false;
-        }
-        shard.users.push(user.to_string());
-        true
-    })
-    .await;
-    if let Err(err) = result {
-        eprintln!("task-api: could not record pending outbox of user {user}: {err}");
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Result of one sweep over all pending shards.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SweepReport {
-    pub users: usize,
-    pub published: usize,
-    /// Users still pending (their publish failed again).
-    pub remaining: usize,
-}
-
-/// Flushes every user recorded as pending, clearing those fully published.
-pub async fn sweep<T: Transport>(ctx: &Ctx<T>) -> Result<SweepReport, todo_core::Problem> {
-    let mut report = SweepReport::default();
-    for shard in 0..store::PENDING_SHARDS {
-        let key = pending_key(shard);
-        let doc = ctx
-            .dapr
-            .state(&ctx.config.state_store)
-            .get::<PendingShard>(&key)
-            .await
-            .map_err(|e| todo_http::respond::dapr_problem(&e))?;
-        let Some(doc) = doc else { continue };
-        let mut done = BTreeSet::new();
-        for user in &doc.value.users {
-            report.users += 1;
-            let index = store::load_index(ctx, user).await?;
-            let flushed = flush(ctx, user, &index.value.outbox).await;
-            report.published += flushed.published;
-            if flushed.left == 0 {
-                done.insert(user.clone());
-            } else {
-                report.remaining += 1;
-            }
-        }
-        if !done.is_empty() {
-            store::update_document::<T, PendingShard, _>(ctx, &key, |shard| {
-                let before = shard.users.len();
-                shard.users.retain(|u| !done.contains(u));
-                shard.users.len() != before
-            })
-            .await
-            .map_err(|e| todo_http::respond::dapr_problem(&e))?;
-        }
+    #[test]
+    fn job_names_lead_back_to_their_task() {
+        let task = Uuid::now_v7();
+        let name = job_name(task, Uuid::now_v7());
+        assert_eq!(job_task(&name), Some(task));
+        assert!(name.len() < 80, "{name}");
+        assert_eq!(job_task("reminder-x"), None);
+        assert_eq!(job_task("outbox-not-a-uuid"), None);
     }
-    Ok(report)
 }

@@ -1,57 +1,61 @@
-//! task-api's state layout (DESIGN §5) and the one way it is changed: read,
-//! decide, commit everything in one Dapr state transaction guarded by ETags,
-//! and on a conflict re-read and decide again (a bounded number of times).
+//! task-api's state layout (DESIGN §5, cost rules) and the one way it is
+//! changed: read the task and the index page its summary lives in, decide,
+//! commit both (with the change's events) in one Dapr state transaction
+//! guarded by their ETags, and on a conflict re-read and decide again after a
+//! short jittered pause.
 //!
 //! Keys (Dapr prefixes them with `task-api||`):
-//! - `task/{id}` → [`StoredTask`]: the task and its owner;
-//! - `user/{uid}` → [`UserIndex`]: a summary of each of the user's tasks plus
-//!   the outbox of events not yet published;
+//! - `task/{id}` → [`TaskDocument`]: the task and its owner, plus its outbox
+//!   (the events of its changes not yet published; a deleted task stays as a
+//!   tombstone until its last events are out);
+//! - `pages/{uid}/{page}` → [`Page`]: the summaries a list needs, split by a
+//!   hash of the task id so that no page exceeds 64 KiB
+//!   (`todo_core::task_pages`);
 //! - `idem/{uid}/{key}` → [`IdempotencyRecord`], TTL 24 h;
-//! - `outbox-pending/{shard}` → [`PendingShard`]: users whose publish failed.
+//! - `user/{uid}`: the previous layout's index, migrated on first touch
+//!   ([`crate::legacy`]).
+//!
+//! What each request costs: a single-task read reads `task/{id}`; a change
+//! reads `task/{id}` and its root page (and the pages below it, for a user
+//! with more than ~10,000 tasks), and writes those two documents; a list
+//! reads the user's pages in one bulk read per split level. None of it grows
+//! with the user's task count except the list.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use todo_core::events::{self, OutboundEvent, TaskChange};
 use todo_core::query::TaskSummary;
+use todo_core::task_pages::{self, Page, PageId, PageWrite};
 use todo_core::{Problem, Task};
 use todo_dapr::document::{self, is_conflict, key_segment as segment, RawDocument};
 use todo_dapr::state::{SaveItem, TxOperation, Versioned};
-use todo_dapr::{DaprError, Transport};
+use todo_dapr::Transport;
 use todo_http::respond::dapr_problem;
 use uuid::Uuid;
 
+use crate::legacy::{self, UserIndex};
 use crate::Ctx;
 
-// `Loaded` documents and the retry bound (then 503) are shared by every
-// component: todo_dapr::document.
-pub use todo_dapr::document::{Loaded, MAX_ATTEMPTS};
+pub use todo_dapr::document::Loaded;
+
+/// How often a change whose commit lost a race is decided again before the
+/// answer is 503: each attempt re-reads two small documents, so it can try
+/// more often than a component whose conflicts cost more.
+pub const MAX_ATTEMPTS: u32 = 12;
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
-/// Number of `outbox-pending/{shard}` documents the sweep walks.
-pub const PENDING_SHARDS: u32 = 16;
 
-/// A task with the user it belongs to.
+/// A task with the user it belongs to and the events of its changes that are
+/// not published yet. The previous layout's `{owner, task}` reads as one with
+/// an empty outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredTask {
+pub struct TaskDocument {
     pub owner: String,
-    pub task: Task,
-}
-
-/// The user's index: what lists, filters and tags need, plus the outbox.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserIndex {
-    #[serde(default)]
-    pub tasks: Vec<TaskSummary>,
-    #[serde(default)]
-    pub outbox: Vec<OutboundEvent>,
-}
-
-/// The outbox of a user index, read without its task summaries: serde skips
-/// the `tasks` array without building it, so reading this costs little more
-/// than the bytes, however many tasks the user has. For requests that change
-/// nothing (a single-task read) but must still flush a leftover outbox.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct PendingOutbox {
-    #[serde(default)]
+    /// `None` once deleted: the document stays until its outbox is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<OutboundEvent>,
 }
 
@@ -64,36 +68,255 @@ pub struct IdempotencyRecord {
     pub body_hash: String,
 }
 
-/// Users with events left in their outbox after a failed publish.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingShard {
-    #[serde(default)]
-    pub users: Vec<String>,
-}
-
 pub fn task_key(id: Uuid) -> String {
     format!("task/{id}")
 }
 
-pub fn user_key(user: &str) -> String {
-    format!("user/{}", segment(user))
+pub fn page_key(user: &str, page: &PageId) -> String {
+    format!("pages/{}/{}", segment(user), page.name())
 }
 
 pub fn idempotency_key(user: &str, key: &str) -> String {
     format!("idem/{}/{}", segment(user), segment(key))
 }
 
-pub fn pending_key(shard: u32) -> String {
-    format!("outbox-pending/{shard}")
+/// The answer when [`MAX_ATTEMPTS`] commits in a row lost their race.
+pub fn contended() -> Problem {
+    Problem::unavailable("the task was changed concurrently too often; try again", 1)
 }
 
-/// The pending shard a user's failed publishes are recorded in (FNV-1a, so it
-/// is stable across builds and platforms).
-pub fn pending_shard(user: &str) -> u32 {
-    let hash = user.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash % u64::from(PENDING_SHARDS)) as u32
+/// Waits before attempt `attempt` (1-based) after a lost race: exponential
+/// from 2 ms, capped at 64 ms, with full jitter so racing writers spread out.
+pub async fn back_off<T: Transport>(ctx: &Ctx<T>, attempt: u32) {
+    let ceiling_ms = 2u64 << attempt.min(5);
+    let random = (Uuid::now_v7().as_u128() & 0xffff_ffff) as u64;
+    ctx.config
+        .pause(Duration::from_micros(random % (ceiling_ms * 1000)))
+        .await;
+}
+
+fn state<T: Transport>(ctx: &Ctx<T>) -> todo_dapr::state::StateStore<'_, T> {
+    ctx.dapr.state(&ctx.config.state_store)
+}
+
+/// Reads `keys` in one bulk read, each document unparsed.
+pub async fn read_raw<T: Transport>(
+    ctx: &Ctx<T>,
+    keys: &[String],
+) -> Result<Vec<Option<Versioned<RawDocument>>>, Problem> {
+    Ok(state(ctx)
+        .bulk_get::<RawDocument>(keys)
+        .await
+        .map_err(|e| dapr_problem(&e))?
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect())
+}
+
+/// One document of a bulk read decoded into `V` (an unreadable one is a 500).
+pub fn decode<V: serde::de::DeserializeOwned>(
+    item: Option<Versioned<RawDocument>>,
+) -> Result<Option<Versioned<V>>, Problem> {
+    document::decode(item).map_err(|e| Problem::internal(e.to_string()))
+}
+
+/// `task/{id}` if `user` owns it (another user's task reads as missing),
+/// tombstones included.
+pub async fn read_task<T: Transport>(
+    ctx: &Ctx<T>,
+    user: &str,
+    id: Uuid,
+) -> Result<Option<Versioned<TaskDocument>>, Problem> {
+    let found = state(ctx)
+        .get::<TaskDocument>(&task_key(id))
+        .await
+        .map_err(|e| dapr_problem(&e))?;
+    Ok(found.filter(|doc| doc.value.owner == user))
+}
+
+/// The leaf page that holds (or will hold) `task`, starting from its root page
+/// as already read, and reading down through split markers.
+pub async fn descend<T: Transport>(
+    ctx: &Ctx<T>,
+    user: &str,
+    task: Uuid,
+    root: Option<Versioned<Page>>,
+) -> Result<(PageId, Loaded<Page>), Problem> {
+    let mut id = PageId::root_of(task);
+    let mut page = Loaded::from_versioned(root);
+    while page.value.split {
+        id = id.child_toward(task);
+        let found = state(ctx)
+            .get::<Page>(&page_key(user, &id))
+            .await
+            .map_err(|e| dapr_problem(&e))?;
+        page = Loaded::from_versioned(found);
+    }
+    Ok((id, page))
+}
+
+/// Every summary of the user's tasks: the root pages in one bulk read, then
+/// the children of split pages, a level per read. A user still in the
+/// previous layout is migrated first.
+pub async fn read_summaries<T: Transport>(
+    ctx: &Ctx<T>,
+    user: &str,
+) -> Result<Vec<TaskSummary>, Problem> {
+    for _ in 0..MAX_ATTEMPTS {
+        let mut ids: Vec<PageId> = PageId::roots().collect();
+        let mut keys: Vec<String> = ids.iter().map(|id| page_key(user, id)).collect();
+        keys.push(legacy::user_key(user));
+        let mut found = read_raw(ctx, &keys).await?;
+        if let Some(old) = decode::<UserIndex>(found.pop().flatten())? {
+            legacy::migrate(ctx, user, old).await?;
+            continue;
+        }
+        let mut summaries = Vec::new();
+        loop {
+            let mut split = Vec::new();
+            for (id, item) in ids.into_iter().zip(found) {
+                let Some(page) = decode::<Page>(item)? else {
+                    continue;
+                };
+                if page.value.split {
+                    split.extend(id.children());
+                } else {
+                    summaries.extend(page.value.tasks);
+                }
+            }
+            if split.is_empty() {
+                return Ok(summaries);
+            }
+            let keys: Vec<String> = split.iter().map(|id| page_key(user, id)).collect();
+            found = read_raw(ctx, &keys).await?;
+            ids = split;
+        }
+    }
+    Err(contended())
+}
+
+/// Full tasks for `ids`, in that order; ids whose task is gone are skipped.
+pub async fn load_tasks<T: Transport>(ctx: &Ctx<T>, ids: &[Uuid]) -> Result<Vec<Task>, Problem> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(|id| task_key(*id)).collect();
+    let found = state(ctx)
+        .bulk_get::<TaskDocument>(&keys)
+        .await
+        .map_err(|e| dapr_problem(&e))?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(_, item)| item.and_then(|v| v.value.task))
+        .collect())
+}
+
+/// A decided change to one task, ready to commit.
+pub struct Change {
+    pub kind: TaskChange,
+    pub before: Option<Task>,
+    /// `None` deletes the task.
+    pub after: Option<Task>,
+}
+
+impl Change {
+    fn task_id(&self) -> Result<Uuid, Problem> {
+        self.after
+            .as_ref()
+            .or(self.before.as_ref())
+            .map(|t| t.id)
+            .ok_or_else(|| Problem::internal("a change needs a task"))
+    }
+}
+
+/// The documents a change is decided on: the task (absent for a create) and
+/// the leaf page that holds its summary.
+pub struct Snapshot {
+    pub task: Option<Versioned<TaskDocument>>,
+    pub page_id: PageId,
+    pub page: Loaded<Page>,
+}
+
+/// A committed change: the task's outbox as committed (older unpublished
+/// events first, then this change's).
+pub enum CommitOutcome {
+    Committed { outbox: Vec<OutboundEvent> },
+    Conflict,
+}
+
+/// Commits `change` for `user`: the task document (with the change's events
+/// appended to its outbox) and the summary in its page, in one transaction
+/// guarded by the ETags they were read with (insert-only where they did not
+/// exist). `extra` operations (the idempotency record) join the transaction.
+pub async fn commit_change<T: Transport>(
+    ctx: &Ctx<T>,
+    user: &str,
+    change: &Change,
+    snapshot: Snapshot,
+    extra: Vec<TxOperation>,
+) -> Result<CommitOutcome, Problem> {
+    let task_id = change.task_id()?;
+    let (mut outbox, task_etag) = match snapshot.task {
+        Some(doc) => (doc.value.outbox, doc.etag),
+        None => (Vec::new(), None),
+    };
+    outbox.extend(events::events_for_change(
+        change.kind,
+        user,
+        change.before.as_ref(),
+        change.after.as_ref(),
+        ctx.now(),
+        &mut Uuid::now_v7,
+    ));
+    let document = TaskDocument {
+        owner: user.to_string(),
+        task: change.after.clone(),
+        outbox,
+    };
+
+    let page_writes = task_pages::place(
+        &snapshot.page_id,
+        snapshot.page.value,
+        task_id,
+        change.after.as_ref().map(TaskSummary::from),
+    );
+    let mut operations = Vec::with_capacity(1 + page_writes.len() + extra.len());
+    operations.push(TxOperation::Upsert(guarded_upsert(
+        task_key(task_id),
+        &document,
+        task_etag,
+    )?));
+    operations.extend(page_operations(user, page_writes, snapshot.page.etag)?);
+    operations.extend(extra);
+
+    match state(ctx).transaction(&operations).await {
+        Ok(()) => Ok(CommitOutcome::Committed {
+            outbox: document.outbox,
+        }),
+        Err(err) if is_conflict(&err) => Ok(CommitOutcome::Conflict),
+        Err(err) => Err(dapr_problem(&err)),
+    }
+}
+
+/// The upserts of `writes`: the first (the page that was read) guarded by its
+/// ETag, the pages a split creates insert-only.
+pub fn page_operations(
+    user: &str,
+    writes: Vec<PageWrite>,
+    etag: Option<String>,
+) -> Result<Vec<TxOperation>, Problem> {
+    let mut etag = Some(etag);
+    writes
+        .into_iter()
+        .map(|w| {
+            let guard = etag.take().flatten();
+            Ok(TxOperation::Upsert(guarded_upsert(
+                page_key(user, &w.id),
+                &w.page,
+                guard,
+            )?))
+        })
+        .collect()
 }
 
 /// The conditional upsert of a document read with [`Loaded`]: with its ETag
@@ -107,197 +330,27 @@ pub fn guarded_upsert<V: Serialize>(
         .map_err(|e| Problem::internal(format!("cannot serialize state: {e}")))
 }
 
-/// The answer when [`MAX_ATTEMPTS`] commits in a row lost their race.
-pub fn contended() -> Problem {
-    Problem::unavailable("the task was changed concurrently too often; try again", 1)
-}
-
-pub async fn load_index<T: Transport>(
-    ctx: &Ctx<T>,
-    user: &str,
-) -> Result<Loaded<UserIndex>, Problem> {
-    let found = ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .get::<UserIndex>(&user_key(user))
-        .await
-        .map_err(|e| dapr_problem(&e))?;
-    Ok(Loaded::from_versioned(found))
-}
-
-/// One task of `user` with its ETag, and the user's index, in one bulk read.
-/// Another user's task is reported as missing.
-pub async fn load_task_and_index<T: Transport>(
-    ctx: &Ctx<T>,
-    user: &str,
-    id: Uuid,
-) -> Result<(Option<Versioned<StoredTask>>, Loaded<UserIndex>), Problem> {
-    let (task, index) = load_task_and::<T, UserIndex>(ctx, user, id).await?;
-    Ok((task, Loaded::from_versioned(index)))
-}
-
-/// One task of `user` (as [`load_task_and_index`]) and only the outbox of the
-/// user's index, in one bulk read: what a request that changes nothing needs
-/// to answer and flush a leftover outbox.
-pub async fn load_task_and_outbox<T: Transport>(
-    ctx: &Ctx<T>,
-    user: &str,
-    id: Uuid,
-) -> Result<(Option<Versioned<StoredTask>>, PendingOutbox), Problem> {
-    let (task, pending) = load_task_and::<T, PendingOutbox>(ctx, user, id).await?;
-    Ok((task, pending.map(|p| p.value).unwrap_or_default()))
-}
-
-/// `task/{id}` (kept only when `user` owns it) and `user/{uid}` read as `I`,
-/// in one bulk read, each parsed once straight from its JSON text.
-async fn load_task_and<T: Transport, I: serde::de::DeserializeOwned>(
-    ctx: &Ctx<T>,
-    user: &str,
-    id: Uuid,
-) -> Result<(Option<Versioned<StoredTask>>, Option<Versioned<I>>), Problem> {
-    let keys = [task_key(id), user_key(user)];
-    let mut found = ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .bulk_get::<RawDocument>(&keys)
-        .await
-        .map_err(|e| dapr_problem(&e))?
-        .into_iter()
-        .map(|(_, item)| item);
-    let task = decode::<StoredTask>(found.next().flatten())?.filter(|t| t.value.owner == user);
-    let index = decode::<I>(found.next().flatten())?;
-    Ok((task, index))
-}
-
-/// Full tasks for `ids`, in that order; ids whose document is gone are skipped.
-pub async fn load_tasks<T: Transport>(ctx: &Ctx<T>, ids: &[Uuid]) -> Result<Vec<Task>, Problem> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let keys: Vec<String> = ids.iter().map(|id| task_key(*id)).collect();
-    let found = ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .bulk_get::<StoredTask>(&keys)
-        .await
-        .map_err(|e| dapr_problem(&e))?;
-    Ok(found
-        .into_iter()
-        .filter_map(|(_, item)| item.map(|v| v.value.task))
-        .collect())
-}
-
-/// One document of a `bulk_get::<RawDocument>` decoded into `V` (an
-/// unreadable one is a 500).
-pub fn decode<V: serde::de::DeserializeOwned>(
-    item: Option<Versioned<RawDocument>>,
-) -> Result<Option<Versioned<V>>, Problem> {
-    document::decode(item).map_err(|e| Problem::internal(e.to_string()))
-}
-
-/// A decided change to one task, ready to commit.
-pub struct Change {
-    pub kind: TaskChange,
-    pub before: Option<Task>,
-    /// `None` deletes the task.
-    pub after: Option<Task>,
-}
-
-/// Commits `change` for `user`: writes (or deletes) the task, updates its
-/// summary in the index and appends the change's events to the outbox, all in
-/// one transaction guarded by the ETags the documents were read with.
-/// `extra` operations (the idempotency record) join the same transaction.
-pub async fn commit_change<T: Transport>(
-    ctx: &Ctx<T>,
-    user: &str,
-    change: &Change,
-    task_etag: Option<String>,
-    index: &mut Loaded<UserIndex>,
-    extra: Vec<TxOperation>,
-) -> Result<CommitOutcome, Problem> {
-    let now = ctx.now();
-    let new_events = events::events_for_change(
-        change.kind,
-        user,
-        change.before.as_ref(),
-        change.after.as_ref(),
-        now,
-        &mut Uuid::now_v7,
-    );
-    let task_id = change
-        .after
-        .as_ref()
-        .or(change.before.as_ref())
-        .map(|t| t.id)
-        .ok_or_else(|| Problem::internal("a change needs a task"))?;
-
-    let mut next_index = index.value.clone();
-    next_index.tasks.retain(|s| s.id != task_id);
-    if let Some(after) = &change.after {
-        next_index.tasks.push(TaskSummary::from(after));
-    }
-    next_index.outbox.extend(new_events);
-
-    let mut operations = Vec::with_capacity(2 + extra.len());
-    operations.push(match &change.after {
-        Some(after) => TxOperation::Upsert(guarded_upsert(
-            task_key(task_id),
-            &StoredTask {
+/// Every document a user whose tasks are `tasks` (all published) has in this
+/// layout, as `(key, value)`: seeds benchmarks and tests through the state
+/// API directly, under the same rules as the handlers.
+pub fn documents_for(user: &str, tasks: &[Task]) -> Vec<(String, serde_json::Value)> {
+    let pages = task_pages::PageSet::build(tasks.iter().map(TaskSummary::from).collect());
+    let mut documents: Vec<(String, serde_json::Value)> = pages
+        .pages
+        .iter()
+        .map(|(id, page)| (page_key(user, id), serde_json::to_value(page)))
+        .chain(tasks.iter().map(|task| {
+            let doc = TaskDocument {
                 owner: user.to_string(),
-                task: after.clone(),
-            },
-            task_etag,
-        )?),
-        None => TxOperation::Delete {
-            key: task_key(task_id),
-            etag: task_etag,
-        },
-    });
-    operations.push(TxOperation::Upsert(guarded_upsert(
-        user_key(user),
-        &next_index,
-        index.etag.clone(),
-    )?));
-    operations.extend(extra);
-
-    match ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .transaction(&operations)
-        .await
-    {
-        Ok(()) => {
-            index.value = next_index;
-            Ok(CommitOutcome::Committed)
-        }
-        Err(err) if is_conflict(&err) => Ok(CommitOutcome::Conflict),
-        Err(err) => Err(dapr_problem(&err)),
-    }
-}
-
-/// Whether a commit landed or lost a race (re-read and decide again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitOutcome {
-    Committed,
-    Conflict,
-}
-
-/// Read-modify-write of one document with its ETag, retried on conflict.
-/// `modify` returns `false` when nothing needs writing.
-pub async fn update_document<T, V, F>(
-    ctx: &Ctx<T>,
-    key: &str,
-    mut modify: F,
-) -> Result<(), DaprError>
-where
-    T: Transport,
-    V: Serialize + serde::de::DeserializeOwned + Default,
-    F: FnMut(&mut V) -> bool,
-{
-    let state = ctx.dapr.state(&ctx.config.state_store);
-    document::update(&state, key, None, |doc: &mut V| modify(doc).then_some(()))
-        .await
-        .map(|_| ())
+                task: Some(task.clone()),
+                outbox: Vec::new(),
+            };
+            (task_key(task.id), serde_json::to_value(doc))
+        }))
+        .map(|(key, value)| (key, value.expect("documents serialize")))
+        .collect();
+    documents.sort_by(|a, b| a.0.cmp(&b.0));
+    documents
 }
 
 #[cfg(test)]
@@ -306,39 +359,18 @@ mod tests {
 
     #[test]
     fn keys_escape_separators_and_dapr_reserved_pipes() {
-        assert_eq!(user_key("alice"), "user/alice");
-        assert_eq!(user_key("a/b||c"), "user/a%2Fb%7C%7Cc");
+        let page = PageId::roots().nth(3).unwrap();
+        assert_eq!(page_key("alice", &page), "pages/alice/3");
+        assert_eq!(page_key("a/b||c", &page), "pages/a%2Fb%7C%7Cc/3");
         assert_eq!(idempotency_key("bob@x.io", "k/1"), "idem/bob@x.io/k%2F1");
-        assert!(!user_key("x||y").contains("||"));
+        assert!(!page_key("x||y", &page).contains("||"));
     }
 
     #[test]
-    fn pending_outbox_reads_the_outbox_of_an_index_and_skips_its_tasks() {
-        let event = OutboundEvent {
-            topic: "task-events".into(),
-            partition_key: "alice".into(),
-            event: serde_json::json!({"id": "e1", "type": "todo.task.created.v1"}),
-        };
-        let index = serde_json::json!({
-            "tasks": [{"any": "shape", "is": ["skipped", {"not": "built"}]}],
-            "outbox": [serde_json::to_value(&event).unwrap()],
-        });
-        let pending: PendingOutbox = serde_json::from_value(index).unwrap();
-        assert_eq!(pending.outbox, vec![event]);
-        let empty: PendingOutbox = serde_json::from_str(r#"{"tasks": []}"#).unwrap();
-        assert!(empty.outbox.is_empty());
-    }
-
-    #[test]
-    fn pending_shard_is_stable_and_in_range() {
-        assert_eq!(pending_shard("alice"), pending_shard("alice"));
-        let shards: std::collections::BTreeSet<u32> = (0..200)
-            .map(|i| pending_shard(&format!("user-{i}")))
-            .collect();
-        assert!(shards.iter().all(|s| *s < PENDING_SHARDS));
-        assert!(
-            shards.len() > PENDING_SHARDS as usize / 2,
-            "users spread over shards"
-        );
+    fn a_previous_layout_task_document_reads_with_an_empty_outbox() {
+        let old = serde_json::json!({"owner": "alice", "task": null});
+        let doc: TaskDocument = serde_json::from_value(old).unwrap();
+        assert_eq!(doc.owner, "alice");
+        assert!(doc.outbox.is_empty());
     }
 }

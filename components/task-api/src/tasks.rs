@@ -5,22 +5,21 @@ use sha2::{Digest, Sha256};
 use todo_core::canonical::canonical_json;
 use todo_core::events::TaskChange;
 use todo_core::query::{self, ListQuery};
+use todo_core::task_pages::PageId;
 use todo_core::validate::{self, TaskFields};
 use todo_core::{patch, Problem, Task};
-use todo_dapr::document::RawDocument;
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;
-use todo_http::respond::{dapr_problem, json, no_content};
+use todo_http::respond::{json, no_content};
 use todo_http::{body, header, Request, Response};
 use uuid::Uuid;
 
-use crate::outbox;
 use crate::store::{
-    self, commit_change, contended, idempotency_key, load_index, load_task_and_index,
-    load_task_and_outbox, user_key, Change, CommitOutcome, IdempotencyRecord, Loaded, UserIndex,
-    MAX_ATTEMPTS,
+    self, commit_change, contended, idempotency_key, page_key, task_key, Change, CommitOutcome,
+    IdempotencyRecord, Snapshot, TaskDocument, MAX_ATTEMPTS,
 };
 use crate::Ctx;
+use crate::{legacy, outbox};
 
 /// The authenticated user's id.
 pub async fn user<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<String, Problem> {
@@ -107,18 +106,19 @@ pub async fn create_task<T: Transport>(
     fields: TaskFields,
     idempotency: Option<&Idempotency>,
 ) -> Result<(Task, bool), Problem> {
-    let state = ctx.dapr.state(&ctx.config.state_store);
-    for _ in 0..MAX_ATTEMPTS {
-        let mut keys = vec![user_key(user)];
+    // The id is chosen once: it decides the page, and the job names it.
+    let id = Uuid::now_v7();
+    let mut job = None;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let root = PageId::root_of(id);
+        let mut keys = vec![page_key(user, &root), legacy::user_key(user)];
         keys.extend(idempotency.map(|i| idempotency_key(user, &i.key)));
-        let mut found = state
-            .bulk_get::<RawDocument>(&keys)
-            .await
-            .map_err(|e| dapr_problem(&e))?
-            .into_iter()
-            .map(|(_, item)| item);
-        let mut index: Loaded<UserIndex> =
-            Loaded::from_versioned(store::decode(found.next().flatten())?);
+        let mut found = store::read_raw(ctx, &keys).await?.into_iter();
+        let root_page = store::decode(found.next().flatten())?;
+        if let Some(old) = store::decode(found.next().flatten())? {
+            legacy::migrate(ctx, user, old).await?;
+            continue;
+        }
         if let (Some(idem), Some(seen)) = (
             idempotency,
             store::decode::<IdempotencyRecord>(found.next().flatten())?,
@@ -127,8 +127,9 @@ pub async fn create_task<T: Transport>(
                 .await
                 .map(|task| (task, false));
         }
+        let (page_id, page) = store::descend(ctx, user, id, root_page).await?;
 
-        let task = Task::create(Uuid::now_v7(), fields.clone(), ctx.now());
+        let task = Task::create(id, fields.clone(), ctx.now());
         let mut extra = Vec::new();
         if let Some(idem) = idempotency {
             let record = IdempotencyRecord {
@@ -148,12 +149,20 @@ pub async fn create_task<T: Transport>(
             before: None,
             after: Some(task.clone()),
         };
-        match commit_change(ctx, user, &change, None, &mut index, extra).await? {
-            CommitOutcome::Committed => {
-                outbox::flush(ctx, user, &index.value.outbox).await;
+        if job.is_none() {
+            job = Some(outbox::arm(ctx, id).await?);
+        }
+        let snapshot = Snapshot {
+            task: None,
+            page_id,
+            page,
+        };
+        match commit_change(ctx, user, &change, snapshot, extra).await? {
+            CommitOutcome::Committed { outbox } => {
+                outbox::flush(ctx, id, &outbox, job.as_deref()).await;
                 return Ok((task, true));
             }
-            CommitOutcome::Conflict => continue,
+            CommitOutcome::Conflict => store::back_off(ctx, attempt).await,
         }
     }
     Err(contended())
@@ -183,7 +192,8 @@ async fn replay<T: Transport>(
         })
 }
 
-/// `GET /api/tasks/{id}`.
+/// `GET /api/tasks/{id}`: reads the task's document and nothing else (a
+/// leftover outbox in it is its job's to publish).
 pub async fn get<T: Transport>(
     ctx: &Ctx<T>,
     request: &Request,
@@ -191,24 +201,19 @@ pub async fn get<T: Transport>(
 ) -> Result<Response, Problem> {
     let user = user(ctx, request).await?;
     let id = parse_id(id)?;
-    // Only the index's outbox (a leftover is flushed, DESIGN §5), not its
-    // summaries: a single-task read costs the same however many tasks the
-    // user has.
-    let (task, pending) = load_task_and_outbox(ctx, &user, id).await?;
-    if !pending.outbox.is_empty() {
-        outbox::flush(ctx, &user, &pending.outbox).await;
-    }
-    let task = task.ok_or_else(task_not_found)?;
-    Ok(task_response(200, &task.value.task))
+    let task = store::read_task(ctx, &user, id)
+        .await?
+        .and_then(|doc| doc.value.task)
+        .ok_or_else(task_not_found)?;
+    Ok(task_response(200, &task))
 }
 
 /// `GET /api/tasks` → `{items, nextCursor, total}`.
 pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
     let user = user(ctx, request).await?;
     let query = ListQuery::parse(request.uri().query().unwrap_or(""))?;
-    let index = load_index(ctx, &user).await?;
-    flush_leftover(ctx, &user, &index).await;
-    let page = query::list(&index.value.tasks, &query, ctx.now())?;
+    let summaries = store::read_summaries(ctx, &user).await?;
+    let page = query::list(&summaries, &query, ctx.now())?;
     let items = store::load_tasks(ctx, &page.ids).await?;
     Ok(json(
         200,
@@ -232,11 +237,10 @@ struct TaskPage {
 /// `GET /api/tags` → `{items: [{tag, count}]}`.
 pub async fn tags<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
     let user = user(ctx, request).await?;
-    let index = load_index(ctx, &user).await?;
-    flush_leftover(ctx, &user, &index).await;
+    let summaries = store::read_summaries(ctx, &user).await?;
     Ok(json(
         200,
-        &serde_json::json!({ "items": query::tag_counts(&index.value.tasks) }),
+        &serde_json::json!({ "items": query::tag_counts(&summaries) }),
     ))
 }
 
@@ -317,9 +321,9 @@ pub async fn delete<T: Transport>(
     .await
 }
 
-/// Read the task, check `If-Match`, let `decide` compute the change (`None`:
-/// nothing to do), commit it with the index and outbox, publish. A lost race
-/// re-reads and decides again, so `If-Match` and idempotence hold under races.
+/// Read the task and its page, check `If-Match`, let `decide` compute the
+/// change (`None`: nothing to do), commit it, publish. A lost race re-reads
+/// and decides again, so `If-Match` and idempotence hold under races.
 async fn mutate<T, D>(
     ctx: &Ctx<T>,
     request: &Request,
@@ -333,43 +337,48 @@ where
     let user = user(ctx, request).await?;
     let id = parse_id(id)?;
     let if_match = header(request, "if-match");
-    for _ in 0..MAX_ATTEMPTS {
-        let (stored, mut index) = load_task_and_index(ctx, &user, id).await?;
+    let mut job = None;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let keys = [
+            task_key(id),
+            page_key(&user, &PageId::root_of(id)),
+            legacy::user_key(&user),
+        ];
+        let mut found = store::read_raw(ctx, &keys).await?.into_iter();
+        let stored = store::decode::<TaskDocument>(found.next().flatten())?
+            .filter(|doc| doc.value.owner == user);
+        let root_page = store::decode(found.next().flatten())?;
+        if let Some(old) = store::decode(found.next().flatten())? {
+            legacy::migrate(ctx, &user, old).await?;
+            continue;
+        }
         let stored = stored.ok_or_else(task_not_found)?;
-        let task = &stored.value.task;
+        let task = stored.value.task.as_ref().ok_or_else(task_not_found)?;
         check_if_match(if_match, task)?;
         let Some(change) = decide(task, ctx.now())? else {
-            flush_leftover(ctx, &user, &index).await;
             return Ok(task_response(200, task));
         };
-        match commit_change(
-            ctx,
-            &user,
-            &change,
-            stored.etag.clone(),
-            &mut index,
-            Vec::new(),
-        )
-        .await?
-        {
-            CommitOutcome::Committed => {
-                outbox::flush(ctx, &user, &index.value.outbox).await;
+        let (page_id, page) = store::descend(ctx, &user, id, root_page).await?;
+        if job.is_none() {
+            job = Some(outbox::arm(ctx, id).await?);
+        }
+        let snapshot = Snapshot {
+            task: Some(stored),
+            page_id,
+            page,
+        };
+        match commit_change(ctx, &user, &change, snapshot, Vec::new()).await? {
+            CommitOutcome::Committed { outbox } => {
+                outbox::flush(ctx, id, &outbox, job.as_deref()).await;
                 return Ok(match &change.after {
                     Some(after) => task_response(200, after),
                     None => no_content(),
                 });
             }
-            CommitOutcome::Conflict => continue,
+            CommitOutcome::Conflict => store::back_off(ctx, attempt).await,
         }
     }
     Err(contended())
-}
-
-/// Publishes events a previous request left behind (DESIGN §5).
-async fn flush_leftover<T: Transport>(ctx: &Ctx<T>, user: &str, index: &Loaded<UserIndex>) {
-    if !index.value.outbox.is_empty() {
-        outbox::flush(ctx, user, &index.value.outbox).await;
-    }
 }
 
 /// `If-Match` with strong comparison (RFC 9110 §13.1.1): `*` or a list of

@@ -7,7 +7,7 @@ use serde_json::json;
 use support::*;
 
 #[test]
-fn create_commits_task_index_and_outbox_in_one_transaction_then_publishes() {
+fn create_commits_task_page_and_outbox_in_one_transaction_then_publishes() {
     let h = harness();
     let task = create(
         &h,
@@ -35,19 +35,33 @@ fn create_commits_task_index_and_outbox_in_one_transaction_then_publishes() {
         1
     );
 
-    let stored = h
-        .dapr
-        .get(STORE, &format!("task/{id}"))
-        .expect("task stored");
-    assert_eq!(stored.value["owner"], "alice");
-    assert_eq!(stored.value["task"]["title"], "Write report");
-    let index = index(&h, "alice");
-    assert_eq!(index["tasks"][0]["id"], id);
+    let stored = task_doc(&h, id);
+    assert_eq!(stored["owner"], "alice");
+    assert_eq!(stored["task"]["title"], "Write report");
+    assert!(stored.get("outbox").is_none(), "outbox emptied: {stored}");
+    let index = summaries(&h, "alice");
+    assert_eq!(index.len(), 1);
+    assert_eq!(index[0]["id"], id);
+    assert_eq!(index[0]["tags"], json!(["work"]));
+    assert!(h.dapr.keys(STORE).iter().all(|k| !k.starts_with("user/")));
+
+    // The outbox job was armed before the commit and disarmed after it all
+    // went out.
+    let jobs = h.dapr.job_calls();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0].method, "POST");
+    assert!(jobs[0].name.starts_with(&format!("outbox-{id}-")));
+    assert_eq!(jobs[0].body["dueTime"], "2026-11-27T10:00:15Z");
+    assert_eq!(jobs[0].body["data"]["taskId"], id);
     assert_eq!(
-        index["outbox"],
-        json!([]),
-        "outbox emptied after publishing"
+        (jobs[1].method.as_str(), &jobs[1].name),
+        ("DELETE", &jobs[0].name)
     );
+    let arm = calls
+        .iter()
+        .position(|(_, p)| p.contains("/jobs/"))
+        .unwrap();
+    assert!(arm < tx, "the job is armed before the commit");
 
     assert_eq!(types_on(&h, "task-events"), ["todo.task.created.v1"]);
     assert_eq!(types_on(&h, "task-updates"), ["todo.sync.task-changed.v1"]);
@@ -126,7 +140,7 @@ fn idempotency_key_replays_the_same_task_and_refuses_a_different_body() {
         .send(&h);
     other.problem(422);
 
-    assert_eq!(index(&h, "alice")["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(summaries(&h, "alice").len(), 1);
     assert_eq!(types_on(&h, "task-events").len(), 1, "one created event");
 
     let record = h
@@ -219,35 +233,123 @@ fn another_users_task_is_404_on_every_route() {
 }
 
 #[test]
-fn failed_publish_keeps_events_in_the_outbox_until_the_next_request() {
+fn a_failed_publish_stays_in_the_task_outbox_until_its_job_fires() {
     let h = harness();
     h.dapr.fail_publishes(1);
     let task = create(&h, "alice", json!({ "title": "Survive outages" }));
-    assert!(h.dapr.published().is_empty());
-    let left = index(&h, "alice")["outbox"].as_array().unwrap().len();
-    assert_eq!(left, 2, "created + sync event kept");
-    let shard = (0..16)
-        .filter_map(|s| h.dapr.get(STORE, &format!("outbox-pending/{s}")))
-        .next()
-        .expect("failure recorded for the sweep");
-    assert_eq!(shard.value["users"], json!(["alice"]));
+    let id = task["id"].as_str().unwrap();
+    // task-events failed; task-updates is another topic and went out.
+    assert!(types_on(&h, "task-events").is_empty());
+    assert_eq!(types_on(&h, "task-updates"), ["todo.sync.task-changed.v1"]);
+    let outbox = task_doc(&h, id)["outbox"].clone();
+    assert_eq!(outbox.as_array().unwrap().len(), 1, "{outbox}");
+    assert_eq!(outbox[0]["event"]["type"], "todo.task.created.v1");
+    let armed = armed_jobs(&h);
+    assert_eq!(armed.len(), 1, "the job stays armed: {armed:?}");
 
-    let list = call("GET", "/api/tasks").user("alice").send(&h);
-    assert_eq!(list.status, 200);
+    // The user never comes back; the job fires and publishes the leftover.
+    call("POST", &format!("/job/{}", armed[0]))
+        .send(&h)
+        .problem(401);
+    let fired = fire_job(&h, &armed[0]);
+    assert_eq!(fired.status, 200, "{}", fired.body);
     assert_eq!(types_on(&h, "task-events"), ["todo.task.created.v1"]);
     assert_eq!(
         h.dapr.published_on("task-events")[0].event["data"]["taskId"],
-        task["id"]
+        id
     );
-    assert_eq!(index(&h, "alice")["outbox"], json!([]));
+    assert!(task_doc(&h, id).get("outbox").is_none());
+    // Firing again (the Scheduler may) publishes nothing more.
+    assert_eq!(fire_job(&h, &armed[0]).status, 200);
+    assert_eq!(types_on(&h, "task-events").len(), 1);
 }
 
 #[test]
-fn reading_one_task_also_flushes_a_leftover_outbox() {
+fn a_job_keeps_failing_while_publishing_fails_so_the_scheduler_retries() {
     let h = harness();
-    h.dapr.fail_publishes(1);
-    let task = create(&h, "alice", json!({ "title": "Read me" }));
+    h.dapr.fail_publishes(10);
+    let task = create(&h, "alice", json!({ "title": "Down" }));
     assert!(h.dapr.published().is_empty());
+    let armed = armed_jobs(&h);
+    fire_job(&h, &armed[0]).problem(503);
+    h.dapr.fail_publishes(0);
+    assert_eq!(fire_job(&h, &armed[0]).status, 200);
+    assert_eq!(types_on(&h, "task-events"), ["todo.task.created.v1"]);
+    assert_eq!(types_on(&h, "task-updates"), ["todo.sync.task-changed.v1"]);
+    assert!(task_doc(&h, task["id"].as_str().unwrap())
+        .get("outbox")
+        .is_none());
+    // A job name that is not an outbox job's: 404, which Dapr counts as done.
+    call("POST", "/job/reminder-x")
+        .header("dapr-api-token", APP_TOKEN)
+        .send(&h)
+        .problem(404);
+}
+
+#[test]
+fn crash_after_commit_before_publish_the_job_publishes_each_event_once() {
+    let h = harness();
+    // Every publish of the request fails, as if the instance died right
+    // after the commit: nothing went out, nothing was disarmed.
+    h.dapr.fail_publishes(3);
+    let task = create(
+        &h,
+        "alice",
+        json!({ "title": "Crash", "dueAt": "2026-12-01T09:00:00Z",
+                "reminder": { "before": "PT15M" } }),
+    );
+    assert!(h.dapr.published().is_empty());
+    let armed = armed_jobs(&h);
+    let job = h.dapr.job(&armed[0]).unwrap();
+    assert_eq!(job["dueTime"], "2026-11-27T10:00:15Z", "within 60 s");
+    assert_eq!(job["failurePolicy"]["constant"]["interval"], "10s");
+
+    assert_eq!(fire_job(&h, &armed[0]).status, 200);
+    let ids: Vec<String> = h
+        .dapr
+        .published()
+        .iter()
+        .map(|p| p.event["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "created, reminder, sync: {ids:?}");
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 3, "each event exactly once");
+    assert!(task_doc(&h, task["id"].as_str().unwrap())
+        .get("outbox")
+        .is_none());
+}
+
+#[test]
+fn crash_after_publish_before_trim_republishes_the_same_ids_once_more() {
+    let h = harness();
+    let task = create(&h, "alice", json!({ "title": "Published" }));
+    let id = task["id"].as_str().unwrap();
+    let first: Vec<_> = h.dapr.published();
+    // The instance died after publishing, before removing the events: the
+    // committed outbox is still in the document and the job still armed.
+    let mut doc = task_doc(&h, id);
+    doc["outbox"] = first
+        .iter()
+        .map(|p| json!({"topic": p.topic, "partitionKey": "alice", "event": p.event}))
+        .collect();
+    h.dapr.put(STORE, &format!("task/{id}"), doc);
+    let name = h.dapr.job_calls()[0].name.clone();
+
+    assert_eq!(fire_job(&h, &name).status, 200);
+    let again = h.dapr.published();
+    assert_eq!(again.len(), 2 * first.len(), "published once more");
+    for (a, b) in first.iter().zip(&again[first.len()..]) {
+        // Same CloudEvent ids: consumers dedupe them.
+        assert_eq!(a.event["id"], b.event["id"]);
+    }
+    assert!(task_doc(&h, id).get("outbox").is_none());
+}
+
+#[test]
+fn reading_one_task_reads_only_its_document() {
+    let h = harness();
+    let task = create(&h, "alice", json!({ "title": "Read me" }));
+    let before = h.dapr.calls().len();
     let got = call(
         "GET",
         &format!("/api/tasks/{}", task["id"].as_str().unwrap()),
@@ -255,8 +357,21 @@ fn reading_one_task_also_flushes_a_leftover_outbox() {
     .user("alice")
     .send(&h);
     assert_eq!(got.status, 200);
-    assert_eq!(types_on(&h, "task-events"), ["todo.task.created.v1"]);
-    assert_eq!(index(&h, "alice")["outbox"], json!([]));
+    let calls: Vec<_> = h.dapr.calls()[before..]
+        .iter()
+        .filter(|(_, p)| p.starts_with("/v1.0/state/"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        calls,
+        vec![(
+            "GET".to_string(),
+            format!(
+                "/v1.0/state/statestore/task%2F{}",
+                task["id"].as_str().unwrap()
+            )
+        )]
+    );
 }
 
 #[test]
@@ -274,36 +389,120 @@ fn outbox_keeps_order_across_a_failure() {
 }
 
 #[test]
-fn the_sweep_publishes_what_failed_and_clears_the_pending_record() {
+fn a_user_of_the_previous_layout_is_migrated_on_first_touch() {
     let h = harness();
-    h.dapr.fail_publishes(1);
-    create(&h, "alice", json!({ "title": "Swept" }));
-    assert!(h.dapr.published().is_empty());
+    // Written by the previous layout: one index document with every summary
+    // and an unpublished event.
+    let a = create(&h, "seed", json!({ "title": "Old one", "tags": ["work"] }));
+    let b = create(&h, "seed", json!({ "title": "Old two" }));
+    let old_summaries: Vec<_> = summaries(&h, "seed");
+    for key in h.dapr.keys(STORE) {
+        if key.starts_with("pages/seed/") {
+            h.dapr.put(STORE, &key, json!({"tasks": []}));
+        }
+    }
+    for id in [&a["id"], &b["id"]] {
+        let mut doc = task_doc(&h, id.as_str().unwrap());
+        doc["owner"] = json!("alice");
+        h.dapr
+            .put(STORE, &format!("task/{}", id.as_str().unwrap()), doc);
+    }
+    let leftover = json!({"topic": "task-events", "partitionKey": "alice",
+        "event": {"id": "old-event-1", "type": "todo.task.updated.v1", "specversion": "1.0"}});
+    h.dapr.put(
+        STORE,
+        "user/alice",
+        json!({ "tasks": old_summaries, "outbox": [leftover] }),
+    );
+    let published_before = h.dapr.published().len();
 
-    let unauthorized = call("POST", "/internal/outbox-sweep").send(&h);
-    unauthorized.problem(401);
+    let list = call("GET", "/api/tasks?sort=title").user("alice").send(&h);
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["total"], 2);
+    assert_eq!(list.body["items"][0]["title"], "Old one");
+    assert!(
+        h.dapr.get(STORE, "user/alice").is_none(),
+        "old index removed"
+    );
+    assert_eq!(summaries(&h, "alice").len(), 2);
+    let published = h.dapr.published();
+    assert_eq!(published.len(), published_before + 1);
+    assert_eq!(published.last().unwrap().event["id"], "old-event-1");
 
+    // Changes and reads go on in the new layout.
+    let path = format!("/api/tasks/{}/complete", a["id"].as_str().unwrap());
+    assert_eq!(call("POST", &path).user("alice").send(&h).status, 200);
+    let tags = call("GET", "/api/tags").user("alice").send(&h);
+    assert_eq!(tags.body["items"], json!([{"tag": "work", "count": 1}]));
+}
+
+#[test]
+fn the_sweep_migrates_users_the_previous_layout_left_pending() {
+    let h = harness();
+    let leftover = json!({"topic": "task-events", "partitionKey": "alice",
+        "event": {"id": "old-event-2", "type": "todo.task.created.v1", "specversion": "1.0"}});
+    h.dapr.put(
+        STORE,
+        "user/alice",
+        json!({ "tasks": [], "outbox": [leftover] }),
+    );
+    h.dapr
+        .put(STORE, "outbox-pending/3", json!({ "users": ["alice"] }));
+
+    call("POST", "/internal/outbox-sweep").send(&h).problem(401);
     let sweep = call("POST", "/internal/outbox-sweep")
         .header("dapr-api-token", APP_TOKEN)
         .send(&h);
     assert_eq!(sweep.status, 200, "{}", sweep.body);
-    assert_eq!(sweep.body["users"], 1);
-    assert_eq!(sweep.body["published"], 2);
-    assert_eq!(sweep.body["remaining"], 0);
-    assert_eq!(types_on(&h, "task-events"), ["todo.task.created.v1"]);
-    assert_eq!(index(&h, "alice")["outbox"], json!([]));
-    let pending: Vec<_> = (0..16)
-        .filter_map(|s| h.dapr.get(STORE, &format!("outbox-pending/{s}")))
-        .flat_map(|e| e.value["users"].as_array().cloned().unwrap_or_default())
-        .collect();
-    assert!(pending.is_empty(), "pending users cleared: {pending:?}");
+    assert_eq!(
+        sweep.body,
+        json!({"users": 1, "migrated": 1, "remaining": 0})
+    );
+    assert_eq!(h.dapr.published()[0].event["id"], "old-event-2");
+    assert!(h.dapr.get(STORE, "user/alice").is_none());
+    assert_eq!(
+        h.dapr.get(STORE, "outbox-pending/3").unwrap().value["users"],
+        json!([])
+    );
+}
 
-    // A second sweep has nothing to do.
-    let again = call("POST", "/internal/outbox-sweep")
-        .header("dapr-api-token", APP_TOKEN)
+#[test]
+fn changes_reach_tasks_in_split_pages() {
+    let h = harness();
+    // A user with enough large tasks that their root pages split.
+    let ids = seed(&h, "alice", 1500, 4000);
+    let split = h
+        .dapr
+        .keys(STORE)
+        .iter()
+        .filter(|k| k.starts_with("pages/alice/") && k.contains('-'))
+        .count();
+    assert!(split > 0, "the seed made split pages");
+    let target = &ids[700];
+    let path = format!("/api/tasks/{target}");
+    let patched = call("PATCH", &path)
+        .user("alice")
+        .raw("application/merge-patch+json", br#"{"title":"Moved on"}"#)
         .send(&h);
-    assert_eq!(again.body["published"], 0);
-    assert_eq!(types_on(&h, "task-events").len(), 1);
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let all = summaries(&h, "alice");
+    assert_eq!(all.len(), 1500);
+    let found: Vec<_> = all.iter().filter(|s| s["id"] == target.as_str()).collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["title"], "Moved on");
+
+    let list = call("GET", "/api/tasks?q=moved&limit=5")
+        .user("alice")
+        .send(&h);
+    assert_eq!(list.body["total"], 1);
+    assert_eq!(list.body["items"][0]["id"], target.as_str());
+    assert_eq!(call("DELETE", &path).user("alice").send(&h).status, 204);
+    assert_eq!(summaries(&h, "alice").len(), 1499);
+    assert_eq!(
+        task_doc(&h, target),
+        json!(null),
+        "tombstone removed once published"
+    );
 }
 
 #[test]
@@ -410,18 +609,21 @@ fn complete_and_reopen_are_idempotent() {
 fn a_lost_race_is_reread_and_both_changes_survive() {
     let h = harness();
     let first = create(&h, "alice", json!({ "title": "First" }));
-    // Another request rewrites alice's index between our read and our commit.
-    let index_now = index(&h, "alice");
+    // Another request rewrites every root page of alice between our read and
+    // our commit (creating the missing ones), whichever the new task lands in.
     h.dapr.race_next_transaction(move |state| {
-        state.put(STORE, "user/alice", index_now);
+        for root in 0..64 {
+            let key = format!("pages/alice/{root}");
+            let page = state.get(STORE, &key).unwrap_or(json!({"tasks": []}));
+            state.put(STORE, &key, page);
+        }
     });
     let second = create(&h, "alice", json!({ "title": "Second" }));
-    let ids: Vec<_> = index(&h, "alice")["tasks"]
-        .as_array()
-        .unwrap()
+    let mut ids: Vec<_> = summaries(&h, "alice")
         .iter()
         .map(|t| t["id"].clone())
         .collect();
+    ids.sort_by_key(|v| v.as_str().unwrap().to_string());
     assert_eq!(ids, vec![first["id"].clone(), second["id"].clone()]);
     let transactions = h
         .dapr
@@ -431,7 +633,6 @@ fn a_lost_race_is_reread_and_both_changes_survive() {
         .count();
     assert_eq!(transactions, 3, "one retry after the conflict");
 }
-
 #[test]
 fn list_filters_sorts_pages_and_counts_tags() {
     let h = harness();

@@ -102,6 +102,14 @@ impl StateView<'_> {
     pub fn put(&mut self, store: &str, key: &str, value: Value) {
         self.inner.put(store, key, value, None);
     }
+
+    /// The value stored under `key`, if any.
+    pub fn get(&self, store: &str, key: &str) -> Option<Value> {
+        self.inner
+            .state
+            .get(&(store.to_string(), key.to_string()))
+            .map(|e| e.value.clone())
+    }
 }
 
 /// The fake sidecar. Clones share one state, so a test keeps a handle while

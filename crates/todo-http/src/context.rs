@@ -5,6 +5,10 @@
 //! A context is built fresh for each request (WASI p2 instances live for one
 //! request); tests build one over a fake transport with a fixed clock.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use todo_core::Problem;
 use todo_dapr::{DaprClient, Transport};
@@ -12,6 +16,10 @@ use todo_dapr::{DaprClient, Transport};
 use crate::auth::{self, AuthConfig, TokenSource};
 use crate::respond::{json, problem};
 use crate::{Request, Response};
+
+/// A wait that yields to the host (`crate::spin::sleep` in wasm; tests pass
+/// one that returns at once or moves a test clock).
+pub type Pause = Box<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 /// A component's configuration that knows where the secrets are.
 pub trait WithAuth {

@@ -27,6 +27,7 @@ pub fn harness() -> Harness {
         state_store: STORE.into(),
         pubsub: "kafka-pubsub".into(),
         auth: auth_config(),
+        pause: Box::new(|_| Box::pin(async {})),
     };
     let ctx = Ctx::new(client(&dapr), config, fixed_clock());
     Harness { dapr, ctx }
@@ -39,12 +40,53 @@ pub fn create(h: &Harness, user: &str, body: Value) -> Value {
     reply.body
 }
 
-/// The user's index document as stored.
-pub fn index(h: &Harness, user: &str) -> Value {
+/// The summaries in the user's index pages, ordered by task id.
+pub fn summaries(h: &Harness, user: &str) -> Vec<Value> {
+    let prefix = format!("pages/{user}/");
+    let mut all: Vec<Value> = h
+        .dapr
+        .keys(STORE)
+        .iter()
+        .filter(|k| k.starts_with(&prefix))
+        .filter_map(|k| h.dapr.get(STORE, k))
+        .flat_map(|e| e.value["tasks"].as_array().cloned().unwrap_or_default())
+        .collect();
+    all.sort_by_key(|s| s["id"].as_str().unwrap_or_default().to_string());
+    all
+}
+
+/// A task's document as stored (`Null` when there is none).
+pub fn task_doc(h: &Harness, id: &str) -> Value {
     h.dapr
-        .get(STORE, &format!("user/{user}"))
+        .get(STORE, &format!("task/{id}"))
         .map(|e| e.value)
         .unwrap_or(Value::Null)
+}
+
+/// The names of the outbox jobs scheduled and not deleted.
+pub fn armed_jobs(h: &Harness) -> Vec<String> {
+    let mut armed: Vec<String> = Vec::new();
+    for call in h.dapr.job_calls() {
+        match call.method.as_str() {
+            "POST" => armed.push(call.name),
+            "DELETE" => armed.retain(|n| *n != call.name),
+            _ => {}
+        }
+    }
+    armed
+}
+
+/// Fires an outbox job as the Scheduler would (`POST /job/{name}`).
+pub fn fire_job(h: &Harness, name: &str) -> Reply {
+    call("POST", &format!("/job/{name}"))
+        .header("dapr-api-token", APP_TOKEN)
+        .json(
+            h.dapr
+                .job(name)
+                .map(|j| j["data"].clone())
+                .unwrap_or(Value::Null),
+        )
+        .send(h)
 }
 
 /// The CloudEvent types published on `topic`, in order.
@@ -54,4 +96,29 @@ pub fn types_on(h: &Harness, topic: &str) -> Vec<String> {
         .iter()
         .map(|p| p.event["type"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// Seeds `user` with `n` tasks (descriptions of `description_len` chars)
+/// straight into the fake store, as `store::documents_for` lays them out;
+/// returns their ids in creation order.
+pub fn seed(h: &Harness, user: &str, n: usize, description_len: usize) -> Vec<String> {
+    let tasks: Vec<todo_core::Task> = (0..n)
+        .map(|i| {
+            let input = todo_core::validate::parse_task_input(
+                serde_json::to_vec(&serde_json::json!({
+                    "title": format!("seeded {i}"),
+                    "description": "d".repeat(description_len),
+                }))
+                .unwrap()
+                .as_slice(),
+            )
+            .unwrap();
+            let fields = todo_core::validate::validate(input).unwrap();
+            todo_core::Task::create(uuid::Uuid::now_v7(), fields, t0())
+        })
+        .collect();
+    for (key, value) in task_api::store::documents_for(user, &tasks) {
+        h.dapr.put(STORE, &key, value);
+    }
+    tasks.iter().map(|t| t.id.to_string()).collect()
 }
