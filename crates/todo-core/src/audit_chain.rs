@@ -56,6 +56,24 @@ use crate::task_event::TaskEvent;
 /// The `prevHash` of a user's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The largest entry stored (DESIGN §5: every document ≤ 64 KiB). An entry
+/// holds one event's changes, so its size follows from the task limits, not
+/// from the user's history: a task at every limit (5,000-character
+/// description, 200-character title, 20 tags of 40 characters, a
+/// 1,000-character RRULE, all in 4-byte characters) changed into another
+/// such task makes an entry of ~51 KiB; and an entry holds less than the
+/// event it records, whose delivery body is itself at most 64 KiB. An event
+/// whose entry would still be larger breaks those limits and is refused as
+/// poison.
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+/// How long the dedupe marker of a recorded event (`seen/{eventId}`) is
+/// kept: 30 days, beyond the longest time an event can still be delivered
+/// (Kafka keeps `task-events` 7 days and its dead-letter topic, from which
+/// events are replayed, 14), so markers do not pile up for ever yet every
+/// possible redelivery still finds its marker.
+pub const SEEN_TTL_SECS: u64 = 30 * 24 * 3600;
+
 /// One field that differs between the task before and after an event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -129,6 +147,13 @@ impl AuditEntry {
     /// The entry as stored and served.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("an audit entry always serializes")
+    }
+
+    /// The size of the stored document, in bytes of JSON.
+    pub fn stored_len(&self) -> usize {
+        serde_json::to_vec(self)
+            .expect("an audit entry always serializes")
+            .len()
     }
 }
 

@@ -322,3 +322,62 @@ fn tampering_is_found_at_the_first_broken_seq() {
     bad_head.hash = GENESIS_HASH.into();
     assert_eq!(verify(&stored, &bad_head), (false, Some(5)));
 }
+
+/// A task at every limit task-api enforces, in 4-byte characters (`c`), so
+/// that its JSON is as large as a valid task's can be.
+fn largest_task(c: char) -> Task {
+    use todo_core::rrule_syntax::RRULE_MAX_LEN;
+    use todo_core::validate::{DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS};
+    use todo_core::{Channel, Recurrence, RecurrenceFrom, Reminder, Status};
+    assert_eq!(c.len_utf8(), 4);
+    let text = |n: usize| c.to_string().repeat(n);
+    let mut task = task_from(json!({ "title": "x" }));
+    task.title = text(TITLE_MAX_CHARS);
+    task.description = text(DESCRIPTION_MAX_CHARS);
+    task.tags = (0..TAGS_MAX)
+        .map(|i| format!("{:02}{}", i, text(TAG_MAX_CHARS - 2)))
+        .collect();
+    task.status = Status::Completed;
+    task.due_at = Some(t0());
+    task.completed_at = Some(t0());
+    task.timezone = "America/Argentina/ComodRivadavia".into();
+    task.reminder = Some(Reminder {
+        before: "P52W6DT23H59M59S".into(),
+        channels: vec![Channel::Inbox, Channel::Email, Channel::Webhook],
+    });
+    task.recurrence = Some(Recurrence {
+        rrule: "X".repeat(RRULE_MAX_LEN),
+        from: RecurrenceFrom::Completion,
+        series_id: Uuid::from_u128(u128::MAX),
+        occurrence: u32::MAX,
+    });
+    task
+}
+
+#[test]
+fn the_largest_possible_entry_fits_in_a_document() {
+    use todo_core::audit_chain::MAX_ENTRY_BYTES;
+    use todo_core::rrule_syntax::RRULE_MAX_LEN;
+    // Every tracked field changes from one largest value to another.
+    let before = largest_task('\u{1D11E}');
+    let mut after = largest_task('\u{1D122}');
+    after.status = todo_core::Status::Open;
+    after.completed_at = None;
+    after.recurrence.as_mut().unwrap().rrule = "Y".repeat(RRULE_MAX_LEN);
+    after.priority = todo_core::Priority::Urgent;
+    after.due_at = Some(t0() + Duration::days(1));
+    after.timezone = "America/Argentina/Buenos_Aires".into();
+    after.reminder.as_mut().unwrap().before = "P52W6DT23H59M58S".into();
+    let entry = ChainHead::default().next_entry(&event(
+        TaskChange::Updated,
+        Some(&before),
+        Some(&after),
+        1,
+    ));
+    let fields: Vec<&str> = entry.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields.len(), 10, "{fields:?}");
+    let bytes = entry.stored_len();
+    assert_eq!(bytes, serde_json::to_vec(&entry.to_json()).unwrap().len());
+    assert!(bytes <= MAX_ENTRY_BYTES, "{bytes} bytes");
+    assert!(bytes > 48 * 1024, "the worst case is ~51 KiB, got {bytes}");
+}
