@@ -6,7 +6,9 @@
 //! the sidecar or the store fails; DROP, with a log line saying why, for a
 //! body that is not a task event of a known type and version, or whose data
 //! does not match its type (see [`todo_http::delivery`]); DROP too for an
-//! event about a task whose history belongs to another user.
+//! event about a task whose history belongs to another user, and for one
+//! whose entry would exceed the document bound (its task breaks the task
+//! limits).
 
 use todo_dapr::inbound::DeliveryStatus;
 use todo_dapr::Transport;
@@ -27,7 +29,7 @@ pub async fn task_events<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Respo
             eprintln!("audit: event {id} already recorded as entry {seq}; acknowledged");
             DeliveryStatus::Success.reply()
         }
-        Err(err @ AppendError::ForeignTask { .. }) => {
+        Err(err @ (AppendError::ForeignTask { .. } | AppendError::Oversized { .. })) => {
             eprintln!("audit: DROP event {id}: {err}");
             DeliveryStatus::Drop.reply()
         }

@@ -43,8 +43,23 @@ pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Respo
     ))
 }
 
-/// `GET /api/audit/tasks/{id}` → `{taskId, items}`, oldest first. Another
-/// user's task, or one without entries, is 404.
+/// The body of `GET /api/audit/tasks/{id}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryBody {
+    task_id: Uuid,
+    /// Oldest first.
+    items: Vec<Value>,
+    /// `None` on the last page.
+    next_cursor: Option<String>,
+    /// How many entries the task's history has.
+    total: u64,
+}
+
+/// `GET /api/audit/tasks/{id}?cursor=&limit=` → `{taskId, items,
+/// nextCursor, total}`, oldest first; without `limit` a page holds up to
+/// 200 entries (see [`todo_core::audit_page`]). Another user's task, or one
+/// without entries, is 404.
 pub async fn task_history<T: Transport>(
     ctx: &Ctx<T>,
     request: &Request,
@@ -53,17 +68,20 @@ pub async fn task_history<T: Transport>(
     let user = ctx.user(request).await?;
     let not_found = || Problem::not_found("no audit history for this task");
     let task = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let history = store::load_history(ctx, task)
+    let query = PageQuery::parse_history(request.uri().query().unwrap_or(""))?;
+    let (history, plan, seqs) = store::load_history_page(ctx, task, &query)
         .await?
-        .filter(|h| h.owner == user)
+        .filter(|(history, _, _)| history.owner == user)
         .ok_or_else(not_found)?;
-    let items = load_entries(ctx, &user, &history.seqs).await?;
+    let items = load_entries(ctx, &user, &seqs).await?;
     Ok(json(
         200,
-        &serde_json::json!({
-            "taskId": task,
-            "items": items.into_iter().flatten().collect::<Vec<_>>(),
-        }),
+        &HistoryBody {
+            task_id: task,
+            items: items.into_iter().flatten().collect(),
+            next_cursor: plan.next_cursor,
+            total: history.len(),
+        },
     ))
 }
 

@@ -1,42 +1,70 @@
 //! audit's state layout (DESIGN §5) and the one way it grows: read the
-//! user's chain head, the task's history and the event's dedupe marker,
-//! append the entry, and commit all four documents in one Dapr state
-//! transaction guarded by the ETags read; on a lost race re-read and decide
-//! again (a bounded number of times).
+//! user's chain head, the task's history head and the event's dedupe
+//! marker, append the entry, and commit them in one Dapr state transaction
+//! guarded by the ETags read; on a lost race re-read and decide again (a
+//! bounded number of times).
 //!
-//! Keys (Dapr prefixes them with `audit||`; user and event ids are
-//! percent-encoded segments):
-//! - `chain/{uid}` → [`ChainHead`] `{seq, hash}`: the user's last entry;
-//! - `entry/{uid}/{seq}` → [`AuditEntry`], written once (insert-only);
-//! - `taskhist/{taskId}` → [`TaskHistory`]: the task's owner and entry `seq`s;
-//! - `seen/{eventId}` → [`Seen`]: the dedupe marker, insert-only, so one
-//!   CloudEvent id is recorded at most once however often it is delivered.
+//! # Documents, and what bounds each
+//!
+//! DESIGN §5's cost rules: no request reads or writes a document whose size
+//! grows with a user's history, and every document stays ≤ 64 KiB whatever
+//! that history. Keys (Dapr prefixes them with `audit||`; user and event
+//! ids are percent-encoded segments):
+//!
+//! - `chain/{uid}` → [`ChainHead`] `{seq, hash}`: the user's last entry.
+//!   Fixed size (a number and 64 hex characters).
+//! - `entry/{uid}/{seq}` → [`AuditEntry`], written once (insert-only). One
+//!   per event: the log itself, which is meant to be kept for ever, grows in
+//!   number of documents, never in the size of one. An entry holds one
+//!   event's field changes, so its size follows from the task limits (at
+//!   most ~51 KiB); an event whose entry would exceed
+//!   [`MAX_ENTRY_BYTES`] is refused as poison ([`AppendError::Oversized`]).
+//!   Pages of the log (`GET /api/audit`) and of a task's history read at
+//!   most `limit` (≤ 200) entries.
+//! - `taskhist/{taskId}` → [`TaskHistory`]: the task's owner, how many pages
+//!   of its history are sealed and the newest `seq`s. This used to list
+//!   every `seq` of the task, so it grew with every change of the task
+//!   (unbounded); now the list is cut into pages of [`HISTORY_PAGE_SEQS`]
+//!   (256) `seq`s, so the head stays under ~5.3 KiB plus the owner id. A
+//!   head of the old layout (every `seq` in `seqs`) reads as it is and is
+//!   split into pages by its next append.
+//! - `taskhist/{taskId}/{n}` → [`HistoryPage`]: 256 `seq`s of the task's
+//!   history, written once, by the append that filled them (the head's ETag
+//!   makes that one append). Fixed size (≤ ~5.3 KiB).
+//! - `seen/{eventId}` → [`Seen`] `{userId, seq}`: the dedupe marker,
+//!   insert-only in the same transaction as the append, so one CloudEvent
+//!   id is recorded at most once however often it is delivered. Fixed size;
+//!   they used to be kept for ever (one per event ever recorded), now each
+//!   expires after [`SEEN_TTL_SECS`] (30 days), longer than any event can
+//!   still be (re)delivered: Kafka keeps `task-events` 7 days and its
+//!   dead-letter topic 14.
+//!
+//! An append therefore writes the chain head, the entry, the task's history
+//! head, the marker and, once every 256 changes of a task, one sealed page:
+//! all bounded, in one transaction. `GET /api/audit/verify` still reads every
+//! entry of the user (in bulk reads of 100): each read is bounded, but the
+//! request's cost grows with the log, as recomputing the whole chain must.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use todo_core::audit_chain::{AuditEntry, ChainHead};
+use todo_core::audit_chain::{AuditEntry, ChainHead, MAX_ENTRY_BYTES, SEEN_TTL_SECS};
+use todo_core::audit_page::{PageQuery, HISTORY_PAGE_SEQS};
 use todo_core::task_event::TaskEvent;
 use todo_core::Problem;
 use todo_dapr::document::{
     self, guarded_upsert, is_conflict, key_segment, Loaded, RawDocument, MAX_ATTEMPTS,
 };
-use todo_dapr::state::TxOperation;
+use todo_dapr::state::{SaveItem, TxOperation};
 use todo_dapr::{DaprError, Transport};
 use todo_http::respond::dapr_problem;
 use uuid::Uuid;
+
+pub use todo_core::audit_page::{HistoryPage, HistoryPlan, TaskHistory};
 
 use crate::Ctx;
 
 /// Most keys read in one bulk request.
 const BULK_CHUNK: usize = 100;
-
-/// `taskhist/{taskId}`: whose task it is and its entries, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskHistory {
-    pub owner: String,
-    #[serde(default)]
-    pub seqs: Vec<u64>,
-}
 
 /// `seen/{eventId}`: the entry an event was recorded as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +86,10 @@ pub fn history_key(task: Uuid) -> String {
     format!("taskhist/{task}")
 }
 
+pub fn history_page_key(task: Uuid, page: u64) -> String {
+    format!("taskhist/{task}/{page}")
+}
+
 pub fn seen_key(event_id: &str) -> String {
     format!("seen/{}", key_segment(event_id))
 }
@@ -77,6 +109,9 @@ pub enum AppendError {
     /// The event names a task another user's events were recorded for: a
     /// poison message, never retried.
     ForeignTask { owner: String },
+    /// The event's entry would be larger than [`MAX_ENTRY_BYTES`]: its task
+    /// breaks the task limits, a poison message, never retried.
+    Oversized { bytes: usize },
     /// The sidecar or the store failed, or every attempt lost its race:
     /// worth retrying later.
     Unavailable(DaprError),
@@ -88,6 +123,10 @@ impl std::fmt::Display for AppendError {
             AppendError::ForeignTask { owner } => {
                 write!(f, "the task's history belongs to another user ({owner:?})")
             }
+            AppendError::Oversized { bytes } => write!(
+                f,
+                "its entry would be {bytes} bytes, more than the {MAX_ENTRY_BYTES} a document may hold"
+            ),
             AppendError::Unavailable(err) => write!(f, "{err}"),
         }
     }
@@ -132,20 +171,40 @@ pub async fn append<T: Transport>(
         }
 
         let entry = head.value.next_entry(event);
+        let bytes = entry.stored_len();
+        if bytes > MAX_ENTRY_BYTES {
+            return Err(AppendError::Oversized { bytes });
+        }
         let mut next_history = history.value.clone();
         next_history.owner = user.to_string();
-        next_history.seqs.push(entry.seq);
-        let seen = Seen {
-            user_id: user.to_string(),
-            seq: entry.seq,
-        };
-        let operations = [
+        let sealed = next_history.push(entry.seq);
+        let mut seen = guarded_upsert(
+            keys[2].clone(),
+            &Seen {
+                user_id: user.to_string(),
+                seq: entry.seq,
+            },
+            None,
+        )?;
+        seen.ttl_seconds = Some(SEEN_TTL_SECS);
+        let mut operations = vec![
             guarded_upsert(keys[0].clone(), &ChainHead::after(&entry), head.etag)?,
             guarded_upsert(entry_key(user, entry.seq), &entry, None)?,
             guarded_upsert(keys[1].clone(), &next_history, history.etag)?,
-            guarded_upsert(keys[2].clone(), &seen, None)?,
-        ]
-        .map(TxOperation::Upsert);
+            seen,
+        ];
+        // A sealed page is an unconditional upsert: only the append that
+        // moves the head (guarded by its ETag) past page `n` writes page `n`,
+        // and what it holds follows from the head alone, so writing it again
+        // (say over a leftover of an abandoned layout) is harmless.
+        for (page, seqs) in &sealed {
+            operations.push(SaveItem::new(
+                history_page_key(data.task_id, *page),
+                serde_json::to_value(seqs).map_err(|e| DaprError::InvalidRequest(e.to_string()))?,
+            ));
+        }
+        let operations: Vec<TxOperation> =
+            operations.into_iter().map(TxOperation::Upsert).collect();
         match state.transaction(&operations).await {
             Ok(()) => return Ok(Appended::New(entry)),
             Err(err) if is_conflict(&err) => last_err = err,
@@ -166,18 +225,47 @@ pub async fn load_head<T: Transport>(ctx: &Ctx<T>, user: &str) -> Result<ChainHe
     Ok(found.map(|v| v.value).unwrap_or_default())
 }
 
-/// A task's history, if any entry was recorded for it.
-pub async fn load_history<T: Transport>(
+/// One page of a task's history: its head (`None` when no entry was
+/// recorded for the task), the plan of the page `query` asks for, and the
+/// `seq`s on it, oldest first. One bulk read fetches the head with the
+/// sealed pages the query can touch (at most two, see
+/// [`HISTORY_PAGE_SEQS`]), so the cost is the same for any task.
+pub async fn load_history_page<T: Transport>(
     ctx: &Ctx<T>,
     task: Uuid,
-) -> Result<Option<TaskHistory>, Problem> {
-    let found = ctx
+    query: &PageQuery,
+) -> Result<Option<(TaskHistory, HistoryPlan, Vec<u64>)>, Problem> {
+    let per_page = HISTORY_PAGE_SEQS as u64;
+    let from = query.cursor.unwrap_or(0);
+    let last = from.saturating_add(query.limit.max(1) as u64 - 1);
+    let candidates: Vec<u64> = (from / per_page..=last / per_page).collect();
+    let mut keys = vec![history_key(task)];
+    keys.extend(candidates.iter().map(|page| history_page_key(task, *page)));
+    let unreadable = |e: DaprError| dapr_problem(&e);
+    let mut found = ctx
         .dapr
         .state(&ctx.config.state_store)
-        .get::<TaskHistory>(&history_key(task))
+        .bulk_get::<RawDocument>(&keys)
         .await
-        .map_err(|e| dapr_problem(&e))?;
-    Ok(found.map(|v| v.value))
+        .map_err(unreadable)?
+        .into_iter()
+        .map(|(_, item)| item);
+    let Some(history) =
+        document::decode::<TaskHistory>(found.next().flatten()).map_err(unreadable)?
+    else {
+        return Ok(None);
+    };
+    let history = history.value;
+    let mut pages = std::collections::BTreeMap::new();
+    for (page, item) in candidates.iter().zip(found) {
+        if let Some(read) = document::decode::<HistoryPage>(item).map_err(unreadable)? {
+            pages.insert(*page, read.value);
+        }
+    }
+    let plan = history.plan(query);
+    let needed: Vec<Option<HistoryPage>> = plan.pages.iter().map(|p| pages.remove(p)).collect();
+    let seqs = plan.seqs(&history, &needed);
+    Ok(Some((history, plan, seqs)))
 }
 
 /// The user's entries `seqs` exactly as stored (`None` where missing), in
