@@ -1,5 +1,5 @@
-//! The inbox (ordering, bound, dedupe, read marks, paging), delivery records,
-//! reminder e-mails and webhook signatures.
+//! The inbox (ordering, bounded pages, the old layout, dedupe, read marks,
+//! paging), delivery records, reminder e-mails and webhook signatures.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use todo_core::delivery::{
@@ -7,7 +7,8 @@ use todo_core::delivery::{
 };
 use todo_core::events::ReminderEventData;
 use todo_core::notification::{
-    Inbox, InboxQuery, Notification, NotificationEventData, DEFAULT_PAGE, INBOX_CAPACITY,
+    mark_read, Inbox, InboxHead, InboxQuery, InboxSheet, Notification, NotificationEventData,
+    DEFAULT_PAGE, INBOX_CAPACITY, INBOX_PAGE, MAX_DOCUMENT_BYTES, SHEETS_KEPT,
 };
 use todo_core::notify_settings::NotifySettings;
 use todo_core::webhook::{self, judge, signed_request, AttemptOutcome};
@@ -60,75 +61,229 @@ fn a_notification_copies_the_reminder() {
     assert!(Notification::for_reminder(Uuid::from_u128(1), &without, t0()).is_none());
 }
 
-#[test]
-fn inbox_keeps_newest_first_dedupes_and_is_bounded() {
-    let mut inbox = Inbox::default();
-    assert!(inbox.insert(note(1, 1)));
-    assert!(inbox.insert(note(3, 3)));
-    assert!(inbox.insert(note(2, 2)));
-    assert!(!inbox.insert(note(2, 2)), "same id twice");
-    let ids: Vec<u128> = inbox.items.iter().map(|n| n.id.as_u128()).collect();
-    assert_eq!(ids, [3, 2, 1]);
-
-    for i in 10..(10 + INBOX_CAPACITY as u128) {
-        inbox.insert(note(i, i as i64));
+/// Inserts `notes` into a head as firings would; the sealed pages kept
+/// (dropped ones removed) by number.
+fn fill(
+    head: &mut InboxHead,
+    sheets: &mut std::collections::BTreeMap<u64, InboxSheet>,
+    notes: impl IntoIterator<Item = Notification>,
+) {
+    for n in notes {
+        if let Some(spill) = head.insert(n) {
+            for gone in &spill.dropped {
+                assert!(sheets.remove(gone).is_some(), "dropped page {gone} existed");
+            }
+            sheets.extend(spill.sealed);
+        }
     }
-    assert_eq!(inbox.items.len(), INBOX_CAPACITY);
-    assert!(
-        inbox.items.iter().all(|n| n.id.as_u128() >= 10),
-        "the oldest fell off"
+}
+
+fn ids(items: &[Notification]) -> Vec<u128> {
+    items.iter().map(|n| n.id.as_u128()).collect()
+}
+
+/// An inbox of `n` notifications (ids and minutes 1..=n), assembled.
+fn inbox_of(n: u128) -> Inbox {
+    let (mut head, mut sheets) = (InboxHead::default(), Default::default());
+    fill(&mut head, &mut sheets, (1..=n).map(|i| note(i, i as i64)));
+    Inbox::assemble(head, sheets.into_values())
+}
+
+#[test]
+fn the_head_keeps_newest_first_and_dedupes() {
+    let mut head = InboxHead::default();
+    assert!(head.insert(note(1, 1)).unwrap().is_empty());
+    assert!(head.insert(note(3, 3)).unwrap().is_empty());
+    assert!(head.insert(note(2, 2)).unwrap().is_empty());
+    assert!(head.insert(note(2, 2)).is_none(), "same id twice");
+    assert_eq!(ids(&head.items), [3, 2, 1]);
+    // A short inbox keeps the old document shape exactly.
+    let json = serde_json::to_value(&head).unwrap();
+    assert_eq!(
+        json.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["items"]
     );
-    assert!(!inbox.insert(note(4, 0)), "older than everything kept");
+}
+
+#[test]
+fn a_full_head_is_sealed_as_a_page_and_the_oldest_page_falls_off() {
+    let (mut head, mut sheets) = (InboxHead::default(), std::collections::BTreeMap::new());
+    fill(&mut head, &mut sheets, (1..=40).map(|i| note(i, i as i64)));
+    assert_eq!(head.items.len(), INBOX_PAGE);
+    assert!(sheets.is_empty());
+    // The 41st seals the 40 as page 0.
+    fill(&mut head, &mut sheets, [note(41, 41)]);
+    assert_eq!(ids(&head.items), [41]);
+    assert_eq!(head.sheets, [0]);
+    assert_eq!(ids(&sheets[&0].items), (1..=40).rev().collect::<Vec<_>>());
+    // Up to 200: four sealed pages and a full head.
+    fill(
+        &mut head,
+        &mut sheets,
+        (42..=200).map(|i| note(i, i as i64)),
+    );
+    assert_eq!(head.sheets, [0, 1, 2, 3]);
+    assert_eq!(head.items.len(), INBOX_PAGE);
+    let all = Inbox::assemble(head.clone(), sheets.values().cloned());
+    assert_eq!(all.items.len(), INBOX_CAPACITY);
+    assert_eq!(ids(&all.items), (1..=200).rev().collect::<Vec<_>>());
+    // The 201st seals page 4 and drops page 0: the oldest 40 fall off.
+    let spill = head.insert(note(201, 201)).unwrap();
+    assert_eq!(spill.dropped, [0]);
+    assert_eq!(spill.sealed.len(), 1);
+    assert_eq!(spill.sealed[0].0, 4);
+    for gone in &spill.dropped {
+        sheets.remove(gone);
+    }
+    sheets.extend(spill.sealed);
+    assert_eq!(head.sheets, [1, 2, 3, 4]);
+    let all = Inbox::assemble(head.clone(), sheets.values().cloned());
+    assert_eq!(ids(&all.items), (41..=201).rev().collect::<Vec<_>>());
+    // However long it runs: never more than 200, never a page over 40.
+    fill(
+        &mut head,
+        &mut sheets,
+        (202..=1000).map(|i| note(i, i as i64)),
+    );
+    assert!(head.sheets.len() <= SHEETS_KEPT);
+    assert_eq!(sheets.keys().copied().collect::<Vec<_>>(), head.sheets);
+    assert!(sheets.values().all(|s| s.items.len() == INBOX_PAGE));
+    let all = Inbox::assemble(head, sheets.into_values());
+    assert!(all.items.len() <= INBOX_CAPACITY && all.items.len() > INBOX_CAPACITY - INBOX_PAGE);
+    assert_eq!(all.items[0].id.as_u128(), 1000);
+}
+
+#[test]
+fn an_old_layout_inbox_reads_and_is_cut_into_pages_by_its_next_write() {
+    let notes: Vec<Notification> = (1..=200).rev().map(|i| note(i, i as i64)).collect();
+    let old: InboxHead = serde_json::from_value(serde_json::json!({ "items": notes })).unwrap();
+    assert!(old.sheets.is_empty());
+    let all = Inbox::assemble(old.clone(), []);
+    assert_eq!(ids(&all.items), (1..=200).rev().collect::<Vec<_>>());
+
+    // A read mark: the head is cut down to 40, the rest sealed, none lost.
+    let mut marked = old.clone();
+    assert!(marked.mark_read(Uuid::from_u128(200), t0()).unwrap().1);
+    let spill = marked.spill();
+    assert!(spill.dropped.is_empty());
+    assert_eq!(
+        spill.sealed.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(ids(&marked.items), (161..=200).rev().collect::<Vec<_>>());
+    assert_eq!(
+        ids(&spill.sealed[0].1.items),
+        (1..=40).rev().collect::<Vec<_>>()
+    );
+    let all = Inbox::assemble(marked, spill.sealed.into_iter().map(|(_, s)| s));
+    assert_eq!(all.items.len(), 200);
+    assert_eq!(all.unread_count(), 199);
+
+    // A firing: 201 → five pages' worth sealed, the oldest never written.
+    let mut fired = old;
+    let spill = fired.insert(note(201, 201)).unwrap();
+    assert!(spill.dropped.is_empty(), "page 0 was never stored");
+    assert_eq!(
+        spill.sealed.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(fired.sheets, [1, 2, 3, 4]);
+    assert_eq!(ids(&fired.items), [201]);
+    let all = Inbox::assemble(fired, spill.sealed.into_iter().map(|(_, s)| s));
+    assert_eq!(ids(&all.items), (41..=201).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn forty_of_the_largest_notification_fit_in_a_document() {
+    use todo_core::validate::TITLE_MAX_CHARS;
+    let mut r = reminder(vec![Channel::Webhook; 50]);
+    r.channels
+        .extend([Channel::Email, Channel::Inbox, Channel::Email]);
+    // Longer than a title may be, in 4-byte characters and control characters.
+    r.title = format!("\u{1}{}", "\u{1D11E}".repeat(2 * TITLE_MAX_CHARS));
+    let at = t0() + Duration::nanoseconds(123_456_789);
+    let mut largest = Notification::for_reminder(Uuid::from_u128(u128::MAX), &r, at).unwrap();
+    assert_eq!(largest.title.chars().count(), TITLE_MAX_CHARS);
+    assert!(
+        largest.title.starts_with(' '),
+        "control characters become spaces"
+    );
+    assert_eq!(
+        largest.channels,
+        [Channel::Webhook, Channel::Email, Channel::Inbox]
+    );
+    largest.read = true;
+    largest.read_at = Some(at);
+    largest.kind = "reminder".into();
+    let one = serde_json::to_vec(&largest).unwrap().len();
+    assert!(one < 1300, "a notification is {one} bytes");
+
+    let head = InboxHead {
+        items: vec![largest.clone(); INBOX_PAGE],
+        sheets: (0..SHEETS_KEPT as u64).map(|n| u64::MAX - n).collect(),
+        next_sheet: u64::MAX,
+    };
+    let bytes = serde_json::to_vec(&head).unwrap().len();
+    assert!(bytes <= MAX_DOCUMENT_BYTES, "head {bytes} bytes");
+    let sheet = InboxSheet {
+        items: vec![largest; INBOX_PAGE],
+    };
+    let bytes = serde_json::to_vec(&sheet).unwrap().len();
+    assert!(bytes <= MAX_DOCUMENT_BYTES, "sheet {bytes} bytes");
 }
 
 #[test]
 fn mark_read_is_idempotent() {
-    let mut inbox = Inbox::default();
-    inbox.insert(note(1, 1));
-    let (n, changed) = inbox.mark_read(Uuid::from_u128(1), t0()).unwrap();
+    let mut head = InboxHead::default();
+    head.insert(note(1, 1));
+    let (n, changed) = head.mark_read(Uuid::from_u128(1), t0()).unwrap();
     assert!(changed && n.read && n.read_at == Some(t0()));
-    let (n, changed) = inbox
+    let (n, changed) = head
         .mark_read(Uuid::from_u128(1), t0() + Duration::hours(1))
         .unwrap();
     assert!(!changed);
     assert_eq!(n.read_at, Some(t0()), "the first readAt stays");
-    assert!(inbox.mark_read(Uuid::from_u128(9), t0()).is_none());
+    assert!(head.mark_read(Uuid::from_u128(9), t0()).is_none());
+    let mut sheet = InboxSheet {
+        items: vec![note(2, 2)],
+    };
+    assert!(sheet.mark_read(Uuid::from_u128(2), t0()).unwrap().1);
+    assert!(!sheet.mark_read(Uuid::from_u128(2), t0()).unwrap().1);
 }
 
 #[test]
 fn pages_walk_the_inbox_once_and_filter_unread() {
-    let mut inbox = Inbox::default();
-    for i in 1..=7 {
-        inbox.insert(note(i, i as i64));
-    }
-    inbox.mark_read(Uuid::from_u128(6), t0());
-    inbox.mark_read(Uuid::from_u128(2), t0());
+    // 47 notifications: the head and a sealed page, walked as one inbox.
+    let mut inbox = inbox_of(47);
+    mark_read(&mut inbox.items, Uuid::from_u128(46), t0());
+    mark_read(&mut inbox.items, Uuid::from_u128(2), t0());
 
     let mut seen = Vec::new();
     let mut query = InboxQuery::parse("limit=3").unwrap();
     loop {
         let page = inbox.page(&query);
-        assert_eq!(page.unread, 5);
+        assert_eq!(page.unread, 45);
         seen.extend(page.items.iter().map(|n| n.id.as_u128()));
         match page.next_cursor {
             Some(cursor) => query = InboxQuery::parse(&format!("limit=3&cursor={cursor}")).unwrap(),
             None => break,
         }
     }
-    assert_eq!(seen, [7, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(seen, (1..=47).rev().collect::<Vec<_>>());
 
     // A notification arriving between pages does not shift later pages.
     let first = inbox.page(&InboxQuery::parse("limit=2").unwrap());
-    inbox.insert(note(8, 8));
+    inbox.items.insert(0, note(48, 48));
     let cursor = first.next_cursor.unwrap();
     let next = inbox.page(&InboxQuery::parse(&format!("limit=2&cursor={cursor}")).unwrap());
-    let ids: Vec<u128> = next.items.iter().map(|n| n.id.as_u128()).collect();
-    assert_eq!(ids, [5, 4]);
+    assert_eq!(ids(&next.items), [45, 44]);
 
-    let unread = inbox.page(&InboxQuery::parse("unread=true").unwrap());
-    let ids: Vec<u128> = unread.items.iter().map(|n| n.id.as_u128()).collect();
-    assert_eq!(ids, [8, 7, 5, 4, 3, 1]);
-    assert_eq!(unread.next_cursor, None);
+    let unread = inbox.page(&InboxQuery::parse("unread=true&limit=4").unwrap());
+    assert_eq!(ids(&unread.items), [48, 47, 45, 44]);
+    let small = inbox_of(3);
+    let all = small.page(&InboxQuery::parse("unread=true").unwrap());
+    assert_eq!(ids(&all.items), [3, 2, 1]);
+    assert_eq!(all.next_cursor, None);
 }
 
 #[test]
