@@ -6,7 +6,10 @@
 //!    ignored.
 //! 2. The inbox entry and the dedupe record `fired/{job}/{remindAt}` are
 //!    written in one transaction (the record insert-only), so the entry
-//!    exists once however often the job fires.
+//!    exists once however often the job fires. The entry goes into the
+//!    inbox head; when that overflows, the same transaction seals its older
+//!    notifications as a page and drops the oldest page (see
+//!    [`crate::store`]).
 //! 3. `todo.sync.notification.v1` is published (its id is the
 //!    notification's, so a republish is deduped downstream), then each
 //!    external channel is claimed and delivered (see [`crate::channels`]),
@@ -33,7 +36,7 @@ use todo_http::{Request, Response};
 use uuid::Uuid;
 
 use crate::store::{self, fired_key, inbox_key, reminder_key, settings_key};
-use crate::store::{Inbox, NotifySettings, ReminderRecord};
+use crate::store::{InboxHead, NotifySettings, ReminderRecord};
 use crate::{channels, Ctx};
 
 /// The `source` of the events notify publishes.
@@ -165,17 +168,19 @@ async fn record_firing<T: Transport, W: Transport>(
         let notification = Notification::for_reminder(Uuid::now_v7(), data, now)
             .ok_or_else(|| Problem::bad_request("no remindAt"))?;
         let record = FiredRecord::new(&data.user_id, notification.clone(), &settings);
-        let mut inbox = store::loaded::<Inbox>(inbox).map_err(unreadable)?;
-        inbox.value.insert(notification);
+        let mut inbox = store::loaded::<InboxHead>(inbox).map_err(unreadable)?;
+        let spill = inbox.value.insert(notification).unwrap_or_default();
         let mut fired = guarded_upsert(key, &record, None).map_err(|e| dapr_problem(&e))?;
         fired.ttl_seconds = Some(FIRED_TTL_SECS);
-        let operations = [
+        let mut operations = vec![
             TxOperation::Upsert(
                 guarded_upsert(inbox_key(&data.user_id), &inbox.value, inbox.etag)
                     .map_err(|e| dapr_problem(&e))?,
             ),
             TxOperation::Upsert(fired),
         ];
+        operations
+            .extend(store::spill_operations(&data.user_id, &spill).map_err(|e| dapr_problem(&e))?);
         match ctx
             .dapr
             .state(&ctx.config.state_store)

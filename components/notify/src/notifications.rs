@@ -1,9 +1,11 @@
 //! Handlers of `/api/notifications…`: the inbox, read marks, settings.
 
-use todo_core::notification::{Inbox, InboxQuery};
+use todo_core::notification::{InboxHead, InboxQuery, Notification};
 use todo_core::notify_settings::{self, NotifySettings, SettingsInput, SettingsView};
 use todo_core::Problem;
-use todo_dapr::Transport;
+use todo_dapr::document::{guarded_upsert, is_conflict, MAX_ATTEMPTS};
+use todo_dapr::state::TxOperation;
+use todo_dapr::{DaprError, Transport};
 use todo_http::respond::{dapr_problem, json};
 use todo_http::{body, Request, Response};
 use uuid::Uuid;
@@ -18,10 +20,10 @@ pub async fn list<T: Transport, W: Transport>(
 ) -> Result<Response, Problem> {
     let user = ctx.user(request).await?;
     let query = InboxQuery::parse(request.uri().query().unwrap_or(""))?;
-    let inbox = store::load::<T, W, Inbox>(ctx, &inbox_key(&user))
+    let inbox = store::load_inbox(ctx, &user)
         .await
         .map_err(|e| dapr_problem(&e))?;
-    Ok(json(200, &inbox.value.page(&query)))
+    Ok(json(200, &inbox.page(&query)))
 }
 
 /// `POST /api/notifications/{id}/read` → the notification (idempotent).
@@ -33,16 +35,67 @@ pub async fn read<T: Transport, W: Transport>(
     let user = ctx.user(request).await?;
     let not_found = || Problem::not_found(format!("no notification {id}"));
     let id: Uuid = id.parse().map_err(|_| not_found())?;
-    let now = ctx.now();
-    let mut found = None;
-    store::update(ctx, &inbox_key(&user), None, |inbox: &mut Inbox| {
-        let (notification, changed) = inbox.mark_read(id, now)?;
-        found = Some(notification);
-        changed.then_some(())
-    })
-    .await
-    .map_err(|e| dapr_problem(&e))?;
-    found.map(|n| json(200, &n)).ok_or_else(not_found)
+    match mark_read(ctx, &user, id)
+        .await
+        .map_err(|e| dapr_problem(&e))?
+    {
+        Some(notification) => Ok(json(200, &notification)),
+        None => Err(not_found()),
+    }
+}
+
+/// Marks notification `id` of `user` read where it is stored: in the head
+/// (written with its ETag, and cut into pages if it is of the old layout)
+/// or in a sealed page (written with that page's ETag). Nothing is written
+/// when it was read already. `None`: no such notification.
+async fn mark_read<T: Transport, W: Transport>(
+    ctx: &Ctx<T, W>,
+    user: &str,
+    id: Uuid,
+) -> Result<Option<Notification>, DaprError> {
+    let key = inbox_key(user);
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    let mut last_err = DaprError::EtagMismatch(format!("{key} kept changing"));
+    for _ in 0..MAX_ATTEMPTS {
+        let now = ctx.now();
+        let mut head = store::load::<T, W, InboxHead>(ctx, &key).await?;
+        let written = if let Some((notification, changed)) = head.value.mark_read(id, now) {
+            let spill = head.value.spill();
+            if !changed && spill.is_empty() {
+                return Ok(Some(notification));
+            }
+            let mut operations = vec![TxOperation::Upsert(guarded_upsert(
+                key.as_str(),
+                &head.value,
+                head.etag,
+            )?)];
+            operations.extend(store::spill_operations(user, &spill)?);
+            (notification, state.transaction(&operations).await)
+        } else {
+            let sheets = store::load_sheets(ctx, user, &head.value.sheets).await?;
+            let Some((number, mut sheet, (notification, changed))) = sheets
+                .into_iter()
+                .find_map(|(n, mut s)| s.value.mark_read(id, now).map(|found| (n, s, found)))
+            else {
+                return Ok(None);
+            };
+            if !changed {
+                return Ok(Some(notification));
+            }
+            let item = guarded_upsert(
+                store::inbox_sheet_key(user, number),
+                &sheet.value,
+                sheet.etag.take(),
+            )?;
+            (notification, state.save(&[item]).await)
+        };
+        match written {
+            (notification, Ok(())) => return Ok(Some(notification)),
+            (_, Err(err)) if is_conflict(&err) => last_err = err,
+            (_, Err(err)) => return Err(err),
+        }
+    }
+    Err(last_err)
 }
 
 /// `GET /api/notifications/settings` → `{email, webhookUrl, webhookSecretSet}`.

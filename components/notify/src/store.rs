@@ -1,25 +1,50 @@
-//! notify's state layout (DESIGN §5). Keys (Dapr prefixes them with
-//! `notify||`; user ids and job names are percent-encoded):
+//! notify's state layout (DESIGN §5) and the helpers its handlers share.
+//!
+//! # Documents, and what bounds each
+//!
+//! DESIGN §5's cost rules: no request reads or writes a document whose size
+//! grows with a user's history, and every document stays ≤ 64 KiB whatever
+//! that history. Keys (Dapr prefixes them with `notify||`; user ids and job
+//! names are percent-encoded segments):
+//!
+//! - `inbox/{uid}` → [`InboxHead`]: the user's newest notifications (at
+//!   most [`INBOX_PAGE`], 40) and the numbers of the sealed pages. The inbox
+//!   used to be this one document with up to 200 notifications: bounded in
+//!   count, but up to ~240 KiB with 200-character titles (a notification is
+//!   at most ~1.2 KiB), so over the bound. Now 40 notifications are at most
+//!   ~48 KiB (tested against the largest notification).
+//! - `inbox/{uid}/{n}` → [`InboxSheet`]: 40 older notifications, sealed when
+//!   the head overflows, written with the head in one transaction; at most
+//!   [`SHEETS_KEPT`] (4) are kept, the oldest deleted in the transaction that
+//!   seals a fifth, so an inbox holds at most 200 notifications and no
+//!   document more than 40. A head of the old layout (up to 200 in
+//!   `items`) reads as it is and is cut into pages by its next write (a
+//!   firing or a read mark). See [`todo_core::notification`].
+//! - `settings/{uid}` → [`NotifySettings`]: one e-mail address (≤ 254
+//!   characters), one webhook URL (≤ 2,048) and secret (≤ 256): fixed bound,
+//!   does not grow.
 //! - `reminder/{taskId}` → [`ReminderRecord`]: the latest reminder version
-//!   handled for the task (what makes a stale job harmless);
-//! - `inbox/{uid}` → [`Inbox`]: the user's notifications, newest first, bounded;
-//! - `settings/{uid}` → [`NotifySettings`];
+//!   handled for the task (what makes a stale job harmless). Fixed size; TTL
+//!   until the reminder plus 30 days, so records of old tasks go.
 //! - `fired/{jobName}/{remindAt}` → [`FiredRecord`]: dedupe and delivery
-//!   outcomes of one firing, TTL 7 days.
+//!   outcomes of one firing: one notification plus two outcomes with errors
+//!   cut to 300 characters, so a few KiB; TTL 7 days, far longer than the
+//!   Scheduler retries a job (~5 min), so records do not pile up.
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use todo_core::delivery::{FiredRecord, FIRED_TTL_SECS};
+use todo_core::notification::{Spill, INBOX_PAGE, SHEETS_KEPT};
 use todo_core::reminder_job::due_time;
 use todo_dapr::document::{self, key_segment, Loaded, RawDocument};
-use todo_dapr::state::Versioned;
+use todo_dapr::state::{SaveItem, TxOperation, Versioned};
 use todo_dapr::{DaprError, Transport};
 use uuid::Uuid;
 
 use crate::Ctx;
 
-pub use todo_core::notification::Inbox;
+pub use todo_core::notification::{Inbox, InboxHead, InboxSheet};
 pub use todo_core::notify_settings::NotifySettings;
 pub use todo_core::reminder_job::ReminderRecord;
 
@@ -29,6 +54,10 @@ pub fn reminder_key(task_id: Uuid) -> String {
 
 pub fn inbox_key(user: &str) -> String {
     format!("inbox/{}", key_segment(user))
+}
+
+pub fn inbox_sheet_key(user: &str, sheet: u64) -> String {
+    format!("inbox/{}/{sheet}", key_segment(user))
 }
 
 pub fn settings_key(user: &str) -> String {
@@ -78,6 +107,70 @@ pub async fn load<T: Transport, W: Transport, V: DeserializeOwned + Default>(
     ))
 }
 
+/// The sealed inbox pages `sheets` of `user`, read in one bulk call, with
+/// their numbers and ETags; pages not found are left out.
+pub async fn load_sheets<T: Transport, W: Transport>(
+    ctx: &Ctx<T, W>,
+    user: &str,
+    sheets: &[u64],
+) -> Result<Vec<(u64, Loaded<InboxSheet>)>, DaprError> {
+    let keys: Vec<String> = sheets.iter().map(|n| inbox_sheet_key(user, *n)).collect();
+    let found = read_all(ctx, &keys).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for (number, item) in sheets.iter().zip(found) {
+        if let Some(sheet) = document::decode::<InboxSheet>(item)? {
+            out.push((
+                *number,
+                Loaded {
+                    value: sheet.value,
+                    etag: sheet.etag,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `user`'s whole inbox: the head, then its sealed pages (two reads).
+pub async fn load_inbox<T: Transport, W: Transport>(
+    ctx: &Ctx<T, W>,
+    user: &str,
+) -> Result<Inbox, DaprError> {
+    let head = load::<T, W, InboxHead>(ctx, &inbox_key(user)).await?.value;
+    let sheets = load_sheets(ctx, user, &head.sheets).await?;
+    Ok(Inbox::assemble(
+        head,
+        sheets.into_iter().map(|(_, s)| s.value),
+    ))
+}
+
+/// The operations that go with a write of `user`'s inbox head: the pages
+/// it sealed (plain upserts: only the write that moves the head, guarded by
+/// its ETag, past a number writes that page) and the pages it dropped.
+pub fn spill_operations(user: &str, spill: &Spill) -> Result<Vec<TxOperation>, DaprError> {
+    debug_assert!(spill.sealed.len() <= SHEETS_KEPT);
+    debug_assert!(spill
+        .sealed
+        .iter()
+        .all(|(_, s)| s.items.len() <= INBOX_PAGE));
+    let mut operations = Vec::with_capacity(spill.sealed.len() + spill.dropped.len());
+    for (number, sheet) in &spill.sealed {
+        let value =
+            serde_json::to_value(sheet).map_err(|e| DaprError::InvalidRequest(e.to_string()))?;
+        operations.push(TxOperation::Upsert(SaveItem::new(
+            inbox_sheet_key(user, *number),
+            value,
+        )));
+    }
+    for number in &spill.dropped {
+        operations.push(TxOperation::Delete {
+            key: inbox_sheet_key(user, *number),
+            etag: None,
+        });
+    }
+    Ok(operations)
+}
+
 /// Read-modify-write of one document (see [`document::update`]).
 pub async fn update<T, W, V, R, F>(
     ctx: &Ctx<T, W>,
@@ -123,6 +216,7 @@ mod tests {
     #[test]
     fn keys_are_escaped_segments() {
         assert_eq!(inbox_key("a/b"), "inbox/a%2Fb");
+        assert_eq!(inbox_sheet_key("a/b", 3), "inbox/a%2Fb/3");
         assert_eq!(settings_key("bob@x.io"), "settings/bob@x.io");
         let at = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
         assert_eq!(
