@@ -5,6 +5,7 @@ use serde_json::Value;
 use todo_core::audit_chain::Verifier;
 use todo_core::audit_page::PageQuery;
 use todo_core::Problem;
+use todo_dapr::document::RawDocument;
 use todo_dapr::Transport;
 use todo_http::respond::json;
 use todo_http::{Request, Response};
@@ -20,7 +21,8 @@ const VERIFY_CHUNK: u64 = 100;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EntryPage {
-    items: Vec<Value>,
+    /// As stored.
+    items: Vec<RawDocument>,
     next_cursor: Option<String>,
     /// How many entries the user's log has.
     total: u64,
@@ -32,7 +34,7 @@ pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Respo
     let query = PageQuery::parse(request.uri().query().unwrap_or(""))?;
     let head = load_head(ctx, &user).await?;
     let plan = query.plan(head.seq);
-    let items = load_entries(ctx, &user, &plan.seqs).await?;
+    let items = load_entries::<T, RawDocument>(ctx, &user, &plan.seqs).await?;
     Ok(json(
         200,
         &EntryPage {
@@ -49,7 +51,8 @@ pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Respo
 struct HistoryBody {
     task_id: Uuid,
     /// Oldest first.
-    items: Vec<Value>,
+    /// As stored.
+    items: Vec<RawDocument>,
     /// `None` on the last page.
     next_cursor: Option<String>,
     /// How many entries the task's history has.
@@ -73,7 +76,7 @@ pub async fn task_history<T: Transport>(
         .await?
         .filter(|(history, _, _)| history.owner == user)
         .ok_or_else(not_found)?;
-    let items = load_entries(ctx, &user, &seqs).await?;
+    let items = load_entries::<T, RawDocument>(ctx, &user, &seqs).await?;
     Ok(json(
         200,
         &HistoryBody {
@@ -95,7 +98,7 @@ pub async fn verify<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Res
     while from <= head.seq {
         let to = head.seq.min(from + VERIFY_CHUNK - 1);
         let seqs: Vec<u64> = (from..=to).collect();
-        for entry in load_entries(ctx, &user, &seqs).await? {
+        for entry in load_entries::<T, Value>(ctx, &user, &seqs).await? {
             verifier.check(entry.as_ref());
         }
         from = to + 1;

@@ -45,8 +45,8 @@
 //! entry of the user (in bulk reads of 100): each read is bounded, but the
 //! request's cost grows with the log, as recomputing the whole chain must.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use todo_core::audit_chain::{AuditEntry, ChainHead, MAX_ENTRY_BYTES, SEEN_TTL_SECS};
 use todo_core::audit_page::{PageQuery, HISTORY_PAGE_SEQS};
 use todo_core::task_event::TaskEvent;
@@ -270,17 +270,20 @@ pub async fn load_history_page<T: Transport>(
 
 /// The user's entries `seqs` exactly as stored (`None` where missing), in
 /// the order asked for, read in bulk requests of at most 100 keys.
-pub async fn load_entries<T: Transport>(
+///
+/// Read as [`RawDocument`] to pass entries on as the stored bytes (the API
+/// pages), as [`serde_json::Value`] to inspect them (verification).
+pub async fn load_entries<T: Transport, V: DeserializeOwned>(
     ctx: &Ctx<T>,
     user: &str,
     seqs: &[u64],
-) -> Result<Vec<Option<Value>>, Problem> {
+) -> Result<Vec<Option<V>>, Problem> {
     let state = ctx.dapr.state(&ctx.config.state_store);
     let mut out = Vec::with_capacity(seqs.len());
     for chunk in seqs.chunks(BULK_CHUNK) {
         let keys: Vec<String> = chunk.iter().map(|seq| entry_key(user, *seq)).collect();
         let found = state
-            .bulk_get::<Value>(&keys)
+            .bulk_get::<V>(&keys)
             .await
             .map_err(|e| dapr_problem(&e))?;
         out.extend(found.into_iter().map(|(_, item)| item.map(|v| v.value)));
