@@ -48,6 +48,22 @@ pub fn is_exposed(path: &str, entries: &[String]) -> bool {
     })
 }
 
+/// Whether a manifest route can serve a path that `entries` expose, so a
+/// gateway restricted to them needs it. Dapr-only routes (`/job/...`, which
+/// task-api and notify both declare, each for its own pod) are left out, so
+/// they are neither routed nor reported as duplicates.
+pub fn may_expose(route: &str, entries: &[String]) -> bool {
+    let Some(prefix) = route.strip_suffix("/...") else {
+        return is_exposed(route, entries);
+    };
+    let with_slash = format!("{prefix}/");
+    entries.iter().any(|e| match e.strip_prefix('=') {
+        // A wildcard route also serves its bare prefix.
+        Some(exact) => exact.starts_with(&with_slash) || exact == prefix || prefix.is_empty(),
+        None => e.starts_with(&with_slash) || with_slash.starts_with(e.as_str()),
+    })
+}
+
 /// Binds the gateway address, with Spin's wording when it is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {

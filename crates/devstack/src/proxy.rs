@@ -43,7 +43,11 @@ pub fn serve(
     upstreams: BTreeMap<String, SocketAddr>,
     expose_prefixes: Vec<String>,
 ) -> Result<JoinHandle<()>> {
-    let router = Router::build(&manifest.http_triggers, None)?;
+    let triggers = manifest.http_triggers.iter().filter(|t| match &t.route {
+        crate::manifest::Route::Path(raw) => crate::gateway::may_expose(raw, &expose_prefixes),
+        _ => true,
+    });
+    let router = Router::build(triggers, None)?;
     let proxy = Arc::new(Proxy {
         router,
         upstreams,

@@ -420,3 +420,103 @@ async fn a_sigkill_loses_no_acknowledged_event_and_no_job() {
     second.kill();
     subscriber.stop();
 }
+
+/// The crash point between a commit and its publishes (DESIGN §5, bounded
+/// delay): task-api commits a change whose publishes fail (its sidecar has no
+/// `kafka-pubsub` for it), devstack is SIGKILLed, and after a restart — with
+/// no request from that user — the outbox job task-api armed before the
+/// commit fires and the events arrive within 60 s, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_publish_never_happened_is_delivered_after_a_restart() {
+    let scratch = TempDir::new("outbox-crash");
+    let root = {
+        let scratch = scratch.path().to_path_buf();
+        tokio::task::spawn_blocking(move || devstack_root(&scratch))
+            .await
+            .unwrap()
+    };
+    let state_dir = scratch.path().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let resources_dir = scratch.path().join("resources");
+    let resources = write_subscriber_resources(&resources_dir, &Overlay::default());
+    // Phase 1: kafka-pubsub is scoped to the subscriber only, so task-api's
+    // publishes fail after its commits (ERR_PUBSUB_NOT_FOUND), as if the
+    // instance had died right after committing.
+    let pubsub_file = resources.join("kafka-pubsub.yaml");
+    let full = std::fs::read_to_string(&pubsub_file).unwrap();
+    let mut scoped: serde_yaml::Value = serde_yaml::from_str(&full).unwrap();
+    scoped["scopes"] = serde_yaml::Value::Sequence(vec![SUBSCRIBER.into()]);
+    std::fs::write(&pubsub_file, serde_yaml::to_string(&scoped).unwrap()).unwrap();
+
+    let subscriber = Subscriber::start().await;
+    let (root1, state1, res1, log1, addr) = (
+        root.clone(),
+        state_dir.clone(),
+        resources.clone(),
+        scratch.path().join("devstack-1.log"),
+        subscriber.addr,
+    );
+    let first =
+        tokio::task::spawn_blocking(move || Devstack::start(&root1, &state1, &res1, addr, log1))
+            .await
+            .unwrap();
+    let secrets = DevSecrets::load(&state_dir.join("secrets.json")).unwrap();
+    let user = unique_user("crash");
+    let api = Api::new(first.gateway, Some(secrets.token_for(&user, 3600)));
+    let task = api
+        .create(json!({ "title": "committed, not published" }))
+        .await;
+    let committed_at = Utc::now();
+    let log = first.log();
+    assert!(
+        log.contains("kept in the outbox"),
+        "task-api's publish failed after the commit:\n{log}"
+    );
+    first.kill();
+    assert!(subscriber.events_for(ROUTE_TASK_EVENTS, &user).is_empty());
+
+    // Phase 2: the same state, kafka-pubsub back for task-api; nobody calls.
+    std::fs::write(&pubsub_file, full).unwrap();
+    let (root2, state2, res2, log2) = (
+        root.clone(),
+        state_dir.clone(),
+        resources.clone(),
+        scratch.path().join("devstack-2.log"),
+    );
+    let second =
+        tokio::task::spawn_blocking(move || Devstack::start(&root2, &state2, &res2, addr, log2))
+            .await
+            .unwrap();
+    let restarted_at = Utc::now();
+    let created = e2e_support::eventually_within(
+        "the outbox job to publish the committed event",
+        Duration::from_secs(60),
+        || {
+            let got = subscriber.events_for(ROUTE_TASK_EVENTS, &user);
+            async move { (!got.is_empty()).then_some(got) }
+        },
+    )
+    .await;
+    let arrived = chrono::DateTime::from_timestamp_millis(created[0].at_ms).unwrap();
+    assert_eq!(created[0].json()["type"], "todo.task.created.v1");
+    assert_eq!(created[0].json()["data"]["taskId"], task["id"]);
+    assert!(
+        arrived - restarted_at <= chrono::Duration::seconds(60),
+        "delivered {} s after the restart ({} s after the commit)",
+        (arrived - restarted_at).num_seconds(),
+        (arrived - committed_at).num_seconds()
+    );
+    let updates = subscriber.wait_events(ROUTE_TASK_UPDATES, &user, 1).await;
+    assert_eq!(updates[0].json()["data"]["taskId"], task["id"]);
+    // Once each: the job is done, nothing else publishes it again.
+    let sidecar = Api::new(second.sidecar("task-api"), None);
+    let doc = sidecar
+        .get(&format!("/v1.0/state/statestore/task%2F{}", id_of(&task)))
+        .await
+        .json();
+    assert!(doc.get("outbox").is_none(), "outbox emptied: {doc}");
+    assert_eq!(subscriber.events_for(ROUTE_TASK_EVENTS, &user).len(), 1);
+    assert_eq!(subscriber.events_for(ROUTE_TASK_UPDATES, &user).len(), 1);
+    second.kill();
+    subscriber.stop();
+}

@@ -353,7 +353,7 @@ fn shard_key_escaped(user: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_outbox_sweep_cron_binding_publishes_what_a_failed_publish_left() {
+async fn the_outbox_sweep_cron_binding_migrates_what_the_previous_layout_left_pending() {
     // The production schedule is every minute; the overlay makes it 1 s.
     let env = Env::start_with(Overlay {
         sweep_schedule: Some("@every 1s".into()),
@@ -367,19 +367,11 @@ async fn the_outbox_sweep_cron_binding_publishes_what_a_failed_publish_left() {
         .wait_events(ROUTE_TASK_EVENTS, &user, 1)
         .await;
 
-    // Simulate a publish that failed after the commit: the event is still in
-    // the user's outbox and the user is recorded for the sweep — exactly what
-    // task-api leaves when its sidecar refuses a publish.
+    // What the previous state layout left when a publish failed: the event
+    // in the user's index document `user/{uid}` and the user recorded in an
+    // `outbox-pending` shard for the sweep (task-api migrates such users).
     let sidecar = env.raw(env.task_api.sidecar);
-    let index_url = format!("/v1.0/state/statestore/user%2F{user}");
-    let r = sidecar.get(&index_url).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let mut index = r.json();
-    assert_eq!(
-        index["outbox"],
-        json!([]),
-        "published events leave the outbox"
-    );
+    let mut index = json!({ "tasks": [] });
     let mut event = created[0].json();
     for dapr_field in [
         "topic",
@@ -425,22 +417,23 @@ async fn the_outbox_sweep_cron_binding_publishes_what_a_failed_publish_left() {
     );
     assert_eq!(delivered.json()["data"]["taskId"], task["id"]);
 
-    // The sweep cleaned up after itself: the outbox is empty and the user
+    // The sweep cleaned up after itself: the old index is gone and the user
     // is no longer pending.
+    let index_url = format!("/v1.0/state/statestore/user%2F{user}");
     let shard_url = format!("/v1.0/state/statestore/{}", shard_key_escaped(&user));
     let (index, shard) = eventually("the sweep to clear its records", || {
         let (sidecar, index_url, shard_url) =
             (sidecar.clone(), index_url.clone(), shard_url.clone());
         let user = user.clone();
         async move {
-            let index = sidecar.get(&index_url).await.json();
+            let index = sidecar.get(&index_url).await.status;
             let shard = sidecar.get(&shard_url).await;
             let shard = if shard.status == 204 {
                 json!({ "users": [] })
             } else {
                 shard.json()
             };
-            let cleared = index["outbox"] == json!([])
+            let cleared = index == 204
                 && !shard["users"]
                     .as_array()
                     .unwrap()
@@ -450,7 +443,7 @@ async fn the_outbox_sweep_cron_binding_publishes_what_a_failed_publish_left() {
         }
     })
     .await;
-    assert_eq!(index["outbox"], json!([]), "{index}");
+    assert_eq!(index, 204, "user/{{uid}} migrated away");
     assert!(shard["users"].as_array().unwrap().is_empty(), "{shard}");
 
     let copies = env

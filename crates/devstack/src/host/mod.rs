@@ -286,7 +286,18 @@ impl Host {
             );
         }
 
-        let router = Router::build(&manifest.http_triggers, Some(&selected))?;
+        // A gateway restricted to public paths leaves Dapr-only routes out.
+        let triggers =
+            manifest
+                .http_triggers
+                .iter()
+                .filter(|t| match (&opts.expose_prefixes, &t.route) {
+                    (Some(entries), crate::manifest::Route::Path(raw)) => {
+                        crate::gateway::may_expose(raw, entries)
+                    }
+                    _ => true,
+                });
+        let router = Router::build(triggers, Some(&selected))?;
         let local_addr = listener.local_addr()?;
         if router.is_empty() {
             tracing::warn!(addr = %local_addr, "no public routes to serve for {selected:?}");
