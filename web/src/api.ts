@@ -100,10 +100,20 @@ export class Api {
   remove(id: string) {
     return this.call<void>('DELETE', `/api/tasks/${encodeURIComponent(id)}`);
   }
-  history(id: string) {
-    return this.call<AuditEntry[] | { items: AuditEntry[] }>('GET', `/api/audit/tasks/${encodeURIComponent(id)}`).then(
-      (r) => (Array.isArray(r) ? r : r.items),
-    );
+  /** A task's whole history, oldest first, following `nextCursor` (200 per page). */
+  async history(id: string) {
+    const base = `/api/audit/tasks/${encodeURIComponent(id)}`;
+    const items: AuditEntry[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page: { items: AuditEntry[]; nextCursor?: string | null } = await this.call(
+        'GET',
+        cursor ? `${base}?cursor=${encodeURIComponent(cursor)}` : base,
+      );
+      items.push(...page.items);
+      cursor = page.nextCursor ?? null;
+    }
+    return items;
   }
   preview(rrule: string, dtstart: string, timezone: string) {
     const q = new URLSearchParams({ rrule, dtstart, timezone, count: '3' });
