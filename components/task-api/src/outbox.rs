@@ -67,6 +67,15 @@ pub async fn arm<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<String, Probl
     Ok(name)
 }
 
+/// Deletes an armed job (if any). Best effort: a job left behind fires,
+/// finds nothing to publish, and is done.
+pub async fn disarm<T: Transport>(ctx: &Ctx<T>, job: Option<&str>) {
+    let Some(name) = job else { return };
+    if let Err(err) = ctx.dapr.delete_job(name).await {
+        eprintln!("task-api: could not disarm job {name}: {err}");
+    }
+}
+
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flushed {
@@ -124,18 +133,17 @@ pub async fn flush<T: Transport>(
 ) -> Flushed {
     let published = publish(ctx, outbox).await;
     let left = outbox.len() - published.len();
-    if !published.is_empty() {
+    let trimmed = async {
+        if published.is_empty() {
+            return;
+        }
         if let Err(problem) = trim(ctx, task, &published).await {
             // Harmless: they will be published again and deduped downstream.
             eprintln!("task-api: could not trim the outbox of task {task}: {problem}");
         }
-    }
-    if let (0, Some(name)) = (left, job) {
-        if let Err(err) = ctx.dapr.delete_job(name).await {
-            // It fires later, finds nothing to publish, and is done.
-            eprintln!("task-api: could not disarm job {name}: {err}");
-        }
-    }
+    };
+    // The job is done once nothing is left; it need not wait for the trim.
+    futures::future::join(trimmed, disarm(ctx, job.filter(|_| left == 0))).await;
     Flushed {
         published: published.len(),
         left,

@@ -113,7 +113,18 @@ pub async fn create_task<T: Transport>(
         let root = PageId::root_of(id);
         let mut keys = vec![page_key(user, &root), legacy::user_key(user)];
         keys.extend(idempotency.map(|i| idempotency_key(user, &i.key)));
-        let mut found = store::read_raw(ctx, &keys).await?.into_iter();
+        let read = store::read_raw(ctx, &keys);
+        // The first attempt arms the outbox job while it reads: the id is
+        // known, and the job must exist before anything is committed.
+        let found = match job {
+            Some(_) => read.await?,
+            None => {
+                let (found, armed) = futures::future::join(read, outbox::arm(ctx, id)).await;
+                job = Some(armed?);
+                found?
+            }
+        };
+        let mut found = found.into_iter();
         let root_page = store::decode(found.next().flatten())?;
         if let Some(old) = store::decode(found.next().flatten())? {
             legacy::migrate(ctx, user, old).await?;
@@ -123,6 +134,7 @@ pub async fn create_task<T: Transport>(
             idempotency,
             store::decode::<IdempotencyRecord>(found.next().flatten())?,
         ) {
+            outbox::disarm(ctx, job.as_deref()).await;
             return replay(ctx, idem, &seen.value)
                 .await
                 .map(|task| (task, false));
@@ -149,9 +161,6 @@ pub async fn create_task<T: Transport>(
             before: None,
             after: Some(task.clone()),
         };
-        if job.is_none() {
-            job = Some(outbox::arm(ctx, id).await?);
-        }
         let snapshot = Snapshot {
             task: None,
             page_id,

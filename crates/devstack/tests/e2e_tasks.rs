@@ -657,7 +657,12 @@ async fn internal_routes_are_not_public_and_need_the_app_token() {
     let user = env.api(&unique_user("henry"));
 
     // Through the gateway (the ingress): as if they did not exist.
-    for path in ["/internal/outbox-sweep", "/internal/tasks/next"] {
+    let job = format!("/job/outbox-{}-0", uuid::Uuid::now_v7());
+    for path in [
+        "/internal/outbox-sweep",
+        "/internal/tasks/next",
+        job.as_str(),
+    ] {
         let r = user.post(path, &json!({})).await;
         assert_eq!(r.status, 404, "{path} through the gateway: {}", r.text());
         let r = env.anonymous().post(path, &json!({})).await;
@@ -666,6 +671,17 @@ async fn internal_routes_are_not_public_and_need_the_app_token() {
 
     // On task-api's own listener (what its sidecar calls): the app token only.
     let app = env.raw(env.task_api.app);
+    // The outbox jobs' callback too.
+    app.call("POST", &job, &[], b"").await.problem(401);
+    let r = app
+        .call(
+            "POST",
+            &job,
+            &[("dapr-api-token", &env.secrets.app_token)],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 200, "nothing to publish: {}", r.text());
     app.call("POST", "/internal/outbox-sweep", &[], b"")
         .await
         .problem(401);
@@ -698,7 +714,7 @@ async fn internal_routes_are_not_public_and_need_the_app_token() {
     assert_eq!(r.status, 200, "{}", r.text());
     let report = r.json();
     assert!(
-        report["users"].is_u64() && report["published"].is_u64() && report["remaining"].is_u64(),
+        report["users"].is_u64() && report["migrated"].is_u64() && report["remaining"].is_u64(),
         "{report}"
     );
 
