@@ -174,33 +174,65 @@ fn millis(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A test's scratch directory: devstack's root, its state directory and the
+/// test subscriber's resources, kept across restarts.
+struct Scratch {
+    dir: TempDir,
+    root: PathBuf,
+    state_dir: PathBuf,
+    resources: PathBuf,
+}
+
+impl Scratch {
+    async fn new(name: &str) -> Scratch {
+        let dir = TempDir::new(name);
+        let root = {
+            let scratch = dir.path().to_path_buf();
+            tokio::task::spawn_blocking(move || devstack_root(&scratch))
+                .await
+                .unwrap()
+        };
+        let state_dir = dir.path().join("state");
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let resources =
+            write_subscriber_resources(&dir.path().join("resources"), &Overlay::default());
+        Scratch {
+            dir,
+            root,
+            state_dir,
+            resources,
+        }
+    }
+
+    /// Starts devstack (run `n`, logged to `devstack-{n}.log`) on this
+    /// state, with the subscriber expected at `subscriber`.
+    async fn start(&self, n: usize, subscriber: SocketAddr) -> Devstack {
+        let (root, state, resources, log) = (
+            self.root.clone(),
+            self.state_dir.clone(),
+            self.resources.clone(),
+            self.dir.path().join(format!("devstack-{n}.log")),
+        );
+        tokio::task::spawn_blocking(move || {
+            Devstack::start(&root, &state, &resources, subscriber, log)
+        })
+        .await
+        .unwrap()
+    }
+
+    fn secrets(&self) -> DevSecrets {
+        DevSecrets::load(&self.state_dir.join("secrets.json")).unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_loses_no_acknowledged_event_and_no_job() {
-    let scratch = TempDir::new("durability");
-    let root = {
-        let scratch = scratch.path().to_path_buf();
-        tokio::task::spawn_blocking(move || devstack_root(&scratch))
-            .await
-            .unwrap()
-    };
-    let state_dir = scratch.path().join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let resources =
-        write_subscriber_resources(&scratch.path().join("resources"), &Overlay::default());
+    let scratch = Scratch::new("durability").await;
 
     // Phase 1: the subscriber is down (nothing listens where it should be).
     let down = unused_addr().await;
-    let (root1, state1, res1, log1) = (
-        root.clone(),
-        state_dir.clone(),
-        resources.clone(),
-        scratch.path().join("devstack-1.log"),
-    );
-    let first =
-        tokio::task::spawn_blocking(move || Devstack::start(&root1, &state1, &res1, down, log1))
-            .await
-            .unwrap();
-    let secrets = DevSecrets::load(&state_dir.join("secrets.json")).unwrap();
+    let first = scratch.start(1, down).await;
+    let secrets = scratch.secrets();
     let user = unique_user("durable");
     let api = Api::new(first.gateway, Some(secrets.token_for(&user, 3600)));
 
@@ -312,17 +344,7 @@ async fn a_sigkill_loses_no_acknowledged_event_and_no_job() {
 
     // Phase 2: same state directory, the subscriber is up.
     let subscriber = Subscriber::start().await;
-    let (root2, state2, res2, log2, addr) = (
-        root.clone(),
-        state_dir.clone(),
-        resources.clone(),
-        scratch.path().join("devstack-2.log"),
-        subscriber.addr,
-    );
-    let second =
-        tokio::task::spawn_blocking(move || Devstack::start(&root2, &state2, &res2, addr, log2))
-            .await
-            .unwrap();
+    let second = scratch.start(2, subscriber.addr).await;
 
     // Every acknowledged publish arrives, exactly once.
     let key_of = |d: &Recorded| {
@@ -428,39 +450,19 @@ async fn a_sigkill_loses_no_acknowledged_event_and_no_job() {
 /// commit fires and the events arrive within 60 s, once each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_publish_never_happened_is_delivered_after_a_restart() {
-    let scratch = TempDir::new("outbox-crash");
-    let root = {
-        let scratch = scratch.path().to_path_buf();
-        tokio::task::spawn_blocking(move || devstack_root(&scratch))
-            .await
-            .unwrap()
-    };
-    let state_dir = scratch.path().join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let resources_dir = scratch.path().join("resources");
-    let resources = write_subscriber_resources(&resources_dir, &Overlay::default());
+    let scratch = Scratch::new("outbox-crash").await;
     // Phase 1: kafka-pubsub is scoped to the subscriber only, so task-api's
     // publishes fail after its commits (ERR_PUBSUB_NOT_FOUND), as if the
     // instance had died right after committing.
-    let pubsub_file = resources.join("kafka-pubsub.yaml");
+    let pubsub_file = scratch.resources.join("kafka-pubsub.yaml");
     let full = std::fs::read_to_string(&pubsub_file).unwrap();
     let mut scoped: serde_yaml::Value = serde_yaml::from_str(&full).unwrap();
     scoped["scopes"] = serde_yaml::Value::Sequence(vec![SUBSCRIBER.into()]);
     std::fs::write(&pubsub_file, serde_yaml::to_string(&scoped).unwrap()).unwrap();
 
     let subscriber = Subscriber::start().await;
-    let (root1, state1, res1, log1, addr) = (
-        root.clone(),
-        state_dir.clone(),
-        resources.clone(),
-        scratch.path().join("devstack-1.log"),
-        subscriber.addr,
-    );
-    let first =
-        tokio::task::spawn_blocking(move || Devstack::start(&root1, &state1, &res1, addr, log1))
-            .await
-            .unwrap();
-    let secrets = DevSecrets::load(&state_dir.join("secrets.json")).unwrap();
+    let first = scratch.start(1, subscriber.addr).await;
+    let secrets = scratch.secrets();
     let user = unique_user("crash");
     let api = Api::new(first.gateway, Some(secrets.token_for(&user, 3600)));
     let task = api
@@ -477,16 +479,7 @@ async fn a_commit_whose_publish_never_happened_is_delivered_after_a_restart() {
 
     // Phase 2: the same state, kafka-pubsub back for task-api; nobody calls.
     std::fs::write(&pubsub_file, full).unwrap();
-    let (root2, state2, res2, log2) = (
-        root.clone(),
-        state_dir.clone(),
-        resources.clone(),
-        scratch.path().join("devstack-2.log"),
-    );
-    let second =
-        tokio::task::spawn_blocking(move || Devstack::start(&root2, &state2, &res2, addr, log2))
-            .await
-            .unwrap();
+    let second = scratch.start(2, subscriber.addr).await;
     let restarted_at = Utc::now();
     let created = e2e_support::eventually_within(
         "the outbox job to publish the committed event",
