@@ -192,9 +192,10 @@ pub struct ChangesPage {
     pub reset: bool,
 }
 
-/// Waits between polls of the feed head: short right after activity,
-/// growing while nothing happens, capped so a change is seen within
-/// [`Backoff::MAX`].
+/// Waits between polls of the feed head by the long-poll
+/// (`GET /api/sync/changes`): short right after activity, growing while
+/// nothing happens, capped so a change is seen within [`Backoff::MAX`]. The
+/// event stream uses [`PollSchedule`] instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     next: Duration,
@@ -220,5 +221,74 @@ impl Backoff {
     /// Something happened: poll eagerly again.
     pub fn reset(&mut self) {
         self.next = Self::MIN;
+    }
+}
+
+/// When an open event stream reads its feed head next.
+///
+/// A stream cannot be told that its feed moved: the append is made by
+/// another component instance (the delivery), instances share nothing, and
+/// Dapr's HTTP API has no blocking or watching read. So a stream polls
+/// `feed/{uid}` — one GET of a tiny document; the changes themselves are
+/// read only once the head has moved — and the poll interval is the
+/// latency of a live update. The schedule spends reads where they buy
+/// latency:
+///
+/// - **idle**: every [`Self::IDLE`] (390 ms), no more often — at most
+///   ⌈60 s / 390 ms⌉ = 154 reads per idle minute, heartbeats included (a
+///   heartbeat is written between polls and never costs a read). Before
+///   this schedule an idle stream made 156 (a 50→400 ms backoff plus a read
+///   at every heartbeat), so idle open tabs cost no more than they did,
+///   and a change after a quiet spell is seen within 390 ms.
+/// - **active**: for [`Self::ACTIVE_FOR`] (30 s) after the stream wrote a
+///   change, every [`Self::ACTIVE`] (200 ms): someone who just changed a
+///   task in one browser tends to change more, and those changes show in
+///   the other browser within 200 ms (half that on average). A change
+///   therefore costs each open stream of its user at most
+///   30 s × (1/200 ms − 1/390 ms) ≈ 73 extra reads, once per burst.
+/// - **right after a change** the stream reads again at once (the caller
+///   does: a burst already appended is sent without waiting).
+///
+/// Opening or resuming a stream is not activity: EventSource reconnects
+/// every stream lifetime, and idle tabs must stay at the idle rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollSchedule {
+    /// Until when the stream counts as active (`None`: it never wrote a change).
+    active_until: Option<DateTime<Utc>>,
+}
+
+impl PollSchedule {
+    /// The interval of an idle stream.
+    pub const IDLE: Duration = Duration::from_millis(390);
+    /// The interval of an active stream.
+    pub const ACTIVE: Duration = Duration::from_millis(200);
+    /// How long a written change keeps the stream active.
+    pub const ACTIVE_FOR: Duration = Duration::from_secs(30);
+
+    /// The stream wrote a change (or a reset) at `now`.
+    pub fn changed(&mut self, now: DateTime<Utc>) {
+        let active_for = chrono::Duration::from_std(Self::ACTIVE_FOR).expect("30 s fits");
+        self.active_until = Some(now + active_for);
+    }
+
+    /// Whether a poll at `now` is in the active window.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.active_until.is_some_and(|until| now < until)
+    }
+
+    /// How long after a poll at `now` the next one is due.
+    pub fn interval(&self, now: DateTime<Utc>) -> Duration {
+        if self.is_active(now) {
+            Self::ACTIVE
+        } else {
+            Self::IDLE
+        }
+    }
+
+    /// The most feed reads an idle stream (no change written in the last
+    /// [`Self::ACTIVE_FOR`]) makes in any `window`: one per [`Self::IDLE`],
+    /// plus one at its start.
+    pub fn max_idle_reads(window: Duration) -> u64 {
+        (window.as_millis() / Self::IDLE.as_millis()) as u64 + 1
     }
 }
