@@ -22,6 +22,9 @@ pub const LIFETIME: Duration = Duration::from_secs(60);
 /// Deliveries to make once the clock reaches their time.
 type Script = Arc<Mutex<VecDeque<(DateTime<Utc>, Value)>>>;
 
+/// At each pause: the clock, and how many sidecar calls were made by then.
+type Marks = Arc<Mutex<Vec<(DateTime<Utc>, usize)>>>;
+
 pub struct Harness {
     pub dapr: FakeDapr,
     pub clock: Clock,
@@ -29,6 +32,9 @@ pub struct Harness {
     script: Script,
     /// When each scripted delivery was made (clock time).
     pub delivered_at: Arc<Mutex<Vec<DateTime<Utc>>>>,
+    /// At each pause: the clock, and how many sidecar calls were made by
+    /// then (see [`Harness::timed_calls`]).
+    marks: Marks,
     pub ctx: Ctx<FakeDapr>,
 }
 
@@ -51,16 +57,22 @@ pub fn harness() -> Harness {
     let pauses: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let script: Script = Arc::default();
     let delivered_at: Arc<Mutex<Vec<DateTime<Utc>>>> = Arc::default();
+    let marks: Marks = Arc::default();
     let pause: sync_relay::context::Pause = {
-        let (dapr, clock, pauses, script, delivered_at) = (
+        let (dapr, clock, pauses, script, delivered_at, marks) = (
             dapr.clone(),
             clock.clone(),
             pauses.clone(),
             script.clone(),
             delivered_at.clone(),
+            marks.clone(),
         );
         Box::new(move |d| {
             pauses.lock().unwrap().push(d);
+            marks
+                .lock()
+                .unwrap()
+                .push((clock.now(), dapr.calls().len()));
             let now = clock.advance(chrono::Duration::from_std(d).unwrap());
             let mut due = Vec::new();
             {
@@ -87,6 +99,7 @@ pub fn harness() -> Harness {
         pauses,
         script,
         delivered_at,
+        marks,
         ctx,
     }
 }
@@ -94,6 +107,25 @@ pub fn harness() -> Harness {
 impl Harness {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Every sidecar call so far as `(clock time, METHOD, path)`: the clock
+    /// only moves in pauses, so a call was made at the time of the first
+    /// pause after it (or now).
+    pub fn timed_calls(&self) -> Vec<(DateTime<Utc>, String, String)> {
+        let marks = self.marks.lock().unwrap().clone();
+        self.dapr
+            .calls()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (method, path))| {
+                let at = marks
+                    .iter()
+                    .find(|(_, made)| *made > i)
+                    .map_or_else(|| self.now(), |(at, _)| *at);
+                (at, method, path)
+            })
+            .collect()
     }
 
     /// Delivers `event` once the clock reaches `at` (during some pause).
