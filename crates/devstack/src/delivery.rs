@@ -33,6 +33,13 @@
 //! every earlier message for K is done; different keys run in parallel (up
 //! to [`MAX_IN_FLIGHT`] per subscription). One structured log line per
 //! attempt says what happened.
+//!
+//! Latency: a worker does not wait for a tick to see a new message. Every
+//! publish (dead letters included) signals the store's `changes()` channel,
+//! which wakes the workers at once — as daprd hands a Kafka message to the
+//! app as soon as its consumer reads it; a finished delivery wakes its
+//! worker too (the next message of that key may go), and a retry is slept
+//! on until it is due. [`IDLE_RECHECK`] is only a safety net.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -60,6 +67,11 @@ pub const BROKER_REDELIVERY: Duration = Duration::from_secs(5);
 /// How long an app may take to answer a delivery.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The longest a worker sleeps when nothing wakes it. Publishes wake it
+/// through the store's change signal and retries are slept on until due, so
+/// this only bounds how late anything the signal missed is noticed.
+pub const IDLE_RECHECK: Duration = Duration::from_secs(1);
+
 /// Starts one worker per subscription of `app`; the handle completes after
 /// `shutdown`, once in-flight deliveries have been recorded.
 pub fn start(
@@ -67,6 +79,18 @@ pub fn start(
     resources: Arc<Resources>,
     app: AppTarget,
     shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    start_with_recheck(store, resources, app, shutdown, IDLE_RECHECK)
+}
+
+/// [`start`] with another [`IDLE_RECHECK`] (a test sets an hour to show
+/// that a publish alone wakes the workers).
+pub fn start_with_recheck(
+    store: Store,
+    resources: Arc<Resources>,
+    app: AppTarget,
+    shutdown: watch::Receiver<bool>,
+    recheck: Duration,
 ) -> JoinHandle<()> {
     let channel = AppChannel::new();
     let mut workers = Vec::new();
@@ -89,6 +113,7 @@ pub fn start(
             group: format!("{}/{}", app.app_id, sub.name),
             policy: resources.inbound_retry(&app.app_id, &sub.pubsubname),
             subscription: sub.clone(),
+            recheck,
         };
         workers.push(tokio::spawn(worker.run(from_newest, shutdown.clone())));
     }
@@ -107,6 +132,7 @@ struct Worker {
     group: String,
     subscription: Subscription,
     policy: Option<RetryPolicy>,
+    recheck: Duration,
 }
 
 /// What an attempt came to.
@@ -182,18 +208,19 @@ impl Worker {
                 }
             }
             let now = now_ms();
-            let wait_ms = match self
+            let due = self
                 .store
                 .next_delivery_due(&self.group)
                 .await
                 .ok()
-                .flatten()
-            {
-                Some(t) if t > now => (t - now).min(1_000) as u64,
-                _ => 1_000,
+                .flatten();
+            let wait = match due {
+                Some(t) if t > now => Duration::from_millis((t - now) as u64).min(self.recheck),
+                _ => self.recheck,
             };
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
+                _ = tokio::time::sleep(wait) => {}
+                // A publish (or any other change to the log): look at once.
                 _ = changes.changed() => {}
                 Some(id) = done_rx.recv() => { in_flight.remove(&id); }
                 _ = wait_shutdown(&mut shutdown) => break,
