@@ -9,6 +9,11 @@
 //! ratio to a baseline measured in the same run: `GET /api/openapi.json`, a
 //! static document the component serves without any Dapr call.
 //!
+//! The size scenarios (issue 11) compare the same request for a 1-task user
+//! and for a 10,000-task user (9,000 completed) seeded directly in task-api's
+//! state through its sidecar (`--task-api-sidecar`), with the documents
+//! task-api itself would have written (`task_api::store::documents_for`).
+//!
 //! A benchmark, not a test: it asserts nothing about timings. It only talks
 //! to loopback addresses, and every phase is bounded in time and count.
 
@@ -23,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use http::{Method, StatusCode};
 use serde_json::Value;
@@ -72,14 +77,24 @@ struct Cli {
     /// per-request instantiation times are read from it.
     #[arg(long)]
     instantiate_log: Option<PathBuf>,
-    /// Scenarios to run, in order (the baseline always runs first).
+    /// Scenarios to run, in order, comma-separated (the baseline always runs
+    /// first). The creates come last by default: they grow their users.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "noop,get,post,list"
+        default_value = "noop,get,post,list,get-1,get-10k,patch-1,patch-10k,list-1k,list-10k,create-1,create-10k,create-16-one-user,create-16-users"
     )]
     scenarios: Vec<Scenario>,
+    /// task-api's Dapr sidecar (loopback), where the 10,000-task user of the
+    /// `*-10k` scenarios is seeded directly (`POST /v1.0/state/statestore`).
+    #[arg(long)]
+    task_api_sidecar: Option<String>,
+    /// Tasks of the big user of the `*-10k` scenarios, and how many of them are completed.
+    #[arg(long, default_value_t = 10_000)]
+    big_tasks: usize,
+    #[arg(long, default_value_t = 9_000)]
+    big_completed: usize,
     /// A short run: 2 s per scenario after 0.5 s of warm-up (unless given).
     #[arg(long)]
     quick: bool,
@@ -104,7 +119,45 @@ enum Scenario {
     Post,
     /// The filtered, sorted, searched list over the seeded user.
     List,
+    /// `GET /api/tasks/{id}` of the 1-task user.
+    #[value(name = "get-1")]
+    Get1,
+    /// `GET /api/tasks/{id}`, a random task of the 10,000-task user.
+    #[value(name = "get-10k")]
+    Get10k,
+    /// `POST /api/tasks` by the 1-task user (all connections).
+    #[value(name = "create-1")]
+    Create1,
+    /// `POST /api/tasks` by the 10,000-task user (all connections).
+    #[value(name = "create-10k")]
+    Create10k,
+    /// `PATCH /api/tasks/{id}` (title) of the 1-task user's task.
+    #[value(name = "patch-1")]
+    Patch1,
+    /// `PATCH /api/tasks/{id}` (title) of a random open task of the 10,000-task user.
+    #[value(name = "patch-10k")]
+    Patch10k,
+    /// `GET /api/tasks?status=open&sort=-priority&limit=100` over the `--tasks` user.
+    #[value(name = "list-1k")]
+    List1k,
+    /// The same list over the 10,000-task user.
+    #[value(name = "list-10k")]
+    List10k,
+    /// `POST /api/tasks` on 16 connections, all for one user.
+    #[value(name = "create-16-one-user")]
+    Create16OneUser,
+    /// `POST /api/tasks` on 16 connections, one user each.
+    #[value(name = "create-16-users")]
+    Create16Users,
 }
+
+/// Connections of the `create-16-*` scenarios.
+const SIXTEEN: usize = 16;
+/// The query of the `list-1k` / `list-10k` scenarios.
+const SIZE_LIST_QUERY: &str = "status=open&sort=-priority&limit=100";
+const ONE_USER: &str = "bench-one";
+const BIG_USER: &str = "bench-10k";
+const CROWD_USER: &str = "bench-16-one";
 
 const NOOP_PATH: &str = "/api/tasks/bench/no/such/route";
 const LIST_USER: &str = "bench-list";
@@ -115,6 +168,22 @@ struct Fixture {
     post_tokens: Vec<String>,
     ids: Vec<String>,
     list_query: String,
+    /// The 1-task user.
+    one: User,
+    /// The 10,000-task user.
+    big: User,
+    /// The one user of `create-16-one-user`.
+    crowd_token: String,
+    /// One user per connection of `create-16-users`.
+    sixteen_tokens: Vec<String>,
+}
+
+/// A seeded user: token, task ids, ids of the open tasks.
+#[derive(Default)]
+struct User {
+    token: String,
+    ids: Vec<String>,
+    open: Vec<String>,
 }
 
 impl Scenario {
@@ -125,7 +194,36 @@ impl Scenario {
             Scenario::Get => "get",
             Scenario::Post => "post",
             Scenario::List => "list",
+            Scenario::Get1 => "get-1",
+            Scenario::Get10k => "get-10k",
+            Scenario::Create1 => "create-1",
+            Scenario::Create10k => "create-10k",
+            Scenario::Patch1 => "patch-1",
+            Scenario::Patch10k => "patch-10k",
+            Scenario::List1k => "list-1k",
+            Scenario::List10k => "list-10k",
+            Scenario::Create16OneUser => "create-16-one-user",
+            Scenario::Create16Users => "create-16-users",
         }
+    }
+
+    /// How many connections it runs on.
+    fn connections(self, default: usize) -> usize {
+        match self {
+            Scenario::Create16OneUser | Scenario::Create16Users => SIXTEEN,
+            _ => default,
+        }
+    }
+
+    fn needs_big(self) -> bool {
+        matches!(
+            self,
+            Scenario::Get10k | Scenario::Create10k | Scenario::Patch10k | Scenario::List10k
+        )
+    }
+
+    fn needs_one(self) -> bool {
+        matches!(self, Scenario::Get1 | Scenario::Create1 | Scenario::Patch1)
     }
 
     fn describe(self, fx: &Fixture) -> String {
@@ -135,6 +233,27 @@ impl Scenario {
             Scenario::Get => format!("GET /api/tasks/{{id}} ({} ids)", fx.ids.len()),
             Scenario::Post => format!("POST /api/tasks ({} users)", fx.post_tokens.len()),
             Scenario::List => format!("GET /api/tasks?{}", fx.list_query),
+            Scenario::Get1 => "GET /api/tasks/{id} (1-task user)".into(),
+            Scenario::Get10k => format!(
+                "GET /api/tasks/{{id}} (random of {} tasks)",
+                fx.big.ids.len()
+            ),
+            Scenario::Create1 => "POST /api/tasks (the 1-task user)".into(),
+            Scenario::Create10k => format!("POST /api/tasks (the {}-task user)", fx.big.ids.len()),
+            Scenario::Patch1 => "PATCH /api/tasks/{id} title (1-task user)".into(),
+            Scenario::Patch10k => format!(
+                "PATCH /api/tasks/{{id}} title (random of {} open)",
+                fx.big.open.len()
+            ),
+            Scenario::List1k => {
+                format!("GET /api/tasks?{SIZE_LIST_QUERY} ({} tasks)", fx.ids.len())
+            }
+            Scenario::List10k => format!(
+                "GET /api/tasks?{SIZE_LIST_QUERY} ({} tasks)",
+                fx.big.ids.len()
+            ),
+            Scenario::Create16OneUser => "POST /api/tasks, 16 conns, one user".into(),
+            Scenario::Create16Users => "POST /api/tasks, 16 conns, 16 users".into(),
         }
     }
 
@@ -157,6 +276,30 @@ impl Scenario {
                 format!("/api/tasks?{}", fx.list_query),
                 Some(&fx.list_token),
             ),
+            Scenario::Get1 => {
+                Req::get(format!("/api/tasks/{}", fx.one.ids[0]), Some(&fx.one.token))
+            }
+            Scenario::Get10k => {
+                let id = pick(&fx.big.ids, worker, seq);
+                Req::get(format!("/api/tasks/{id}"), Some(&fx.big.token))
+            }
+            Scenario::Create1 => create(&fx.one.token, worker, seq),
+            Scenario::Create10k => create(&fx.big.token, worker, seq),
+            Scenario::Create16OneUser => create(&fx.crowd_token, worker, seq),
+            Scenario::Create16Users => create(
+                &fx.sixteen_tokens[worker % fx.sixteen_tokens.len()],
+                worker,
+                seq,
+            ),
+            Scenario::Patch1 => patch(&fx.one.token, &fx.one.open[0], seq),
+            Scenario::Patch10k => patch(&fx.big.token, pick(&fx.big.open, worker, seq), seq),
+            Scenario::List1k => Req::get(
+                format!("/api/tasks?{SIZE_LIST_QUERY}"),
+                Some(&fx.list_token),
+            ),
+            Scenario::List10k => {
+                Req::get(format!("/api/tasks?{SIZE_LIST_QUERY}"), Some(&fx.big.token))
+            }
         }
     }
 
@@ -167,9 +310,46 @@ impl Scenario {
             Scenario::Baseline => get && s.path == "/api/openapi.json",
             Scenario::Noop => get && s.path == NOOP_PATH,
             Scenario::Get => get && s.path.starts_with("/api/tasks/") && s.path != NOOP_PATH,
-            Scenario::Post => s.method == "POST" && s.path == "/api/tasks",
-            Scenario::List => get && s.path == "/api/tasks",
+            Scenario::Post
+            | Scenario::Create1
+            | Scenario::Create10k
+            | Scenario::Create16OneUser
+            | Scenario::Create16Users => s.method == "POST" && s.path == "/api/tasks",
+            Scenario::List | Scenario::List1k | Scenario::List10k => get && s.path == "/api/tasks",
+            Scenario::Get1 | Scenario::Get10k => {
+                get && s.path.starts_with("/api/tasks/") && s.path != NOOP_PATH
+            }
+            Scenario::Patch1 | Scenario::Patch10k => {
+                s.method == "PATCH" && s.path.starts_with("/api/tasks/")
+            }
         }
+    }
+}
+
+/// A pseudo-random element of `items` (varies with the worker and sequence).
+fn pick(items: &[String], worker: usize, seq: u64) -> &str {
+    let mut rng = data::Rng::new(seq.wrapping_mul(0x9E37_79B9) ^ ((worker as u64) << 40));
+    &items[rng.below(items.len())]
+}
+
+/// `POST /api/tasks` with a varied body, as the user of `token`.
+fn create(token: &str, worker: usize, seq: u64) -> Req {
+    let mut rng = data::Rng::new(seq.wrapping_mul(0x9E37_79B9) ^ worker as u64);
+    let body = data::task_body(&mut rng, seq);
+    Req::post_json("/api/tasks", token, body.to_string().into_bytes())
+}
+
+/// `PATCH /api/tasks/{id}` renaming the task. (The client sends
+/// `Content-Type: application/json`, which task-api accepts for a merge
+/// patch like `application/merge-patch+json`.)
+fn patch(token: &str, id: &str, seq: u64) -> Req {
+    let body = serde_json::json!({ "title": format!("Renamed by the benchmark #{seq}") });
+    Req {
+        method: Method::PATCH,
+        target: format!("/api/tasks/{id}"),
+        token: Some(token.to_string()),
+        body: Some(body.to_string().into_bytes().into()),
+        expect: StatusCode::OK,
     }
 }
 
@@ -186,6 +366,7 @@ struct Phase {
 /// The figures of one scenario.
 struct Outcome {
     scenario: Scenario,
+    connections: usize,
     request: String,
     phase: Phase,
     latency: Summary,
@@ -235,7 +416,9 @@ async fn run(cli: Cli) -> Result<()> {
     scenarios.extend(cli.scenarios.iter().filter(|s| **s != Scenario::Baseline));
     let needs_seed = scenarios
         .iter()
-        .any(|s| matches!(s, Scenario::Get | Scenario::List));
+        .any(|s| matches!(s, Scenario::Get | Scenario::List | Scenario::List1k));
+    let needs_big = scenarios.iter().any(|s| s.needs_big());
+    let needs_one = scenarios.iter().any(|s| s.needs_one());
     let needs_post = scenarios.contains(&Scenario::Post);
 
     let list_token = token(&cli, LIST_USER)?;
@@ -246,11 +429,22 @@ async fn run(cli: Cli) -> Result<()> {
     } else {
         Vec::new()
     };
+    let sixteen_tokens = if scenarios.contains(&Scenario::Create16Users) {
+        (0..SIXTEEN)
+            .map(|i| token(&cli, &format!("bench-16-{i}")))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
     let mut fixture = Fixture {
         list_token,
         post_tokens,
         ids: Vec::new(),
         list_query: cli.list_query.clone(),
+        one: User::default(),
+        big: User::default(),
+        crowd_token: token(&cli, CROWD_USER)?,
+        sixteen_tokens,
     };
 
     println!(
@@ -259,7 +453,32 @@ async fn run(cli: Cli) -> Result<()> {
     );
     if needs_seed {
         fixture.ids = seed(&target, &fixture, cli.tasks).await?;
-        describe_list(&target, &fixture).await?;
+        describe_list(&target, &fixture, Scenario::List).await?;
+        if scenarios.contains(&Scenario::List1k) {
+            describe_list(&target, &fixture, Scenario::List1k).await?;
+        }
+    }
+    if needs_one {
+        fixture.one = seed_one(&target, token(&cli, ONE_USER)?).await?;
+    }
+    if needs_big {
+        let Some(sidecar) = &cli.task_api_sidecar else {
+            bail!("the *-10k scenarios need --task-api-sidecar ADDR (task-api's Dapr sidecar)");
+        };
+        let sidecar =
+            loopback_addr(&format!("http://{}", sidecar.trim_start_matches("http://"))).await?;
+        let big_token = token(&cli, BIG_USER)?;
+        fixture.big = seed_direct(
+            &target,
+            sidecar,
+            big_token,
+            cli.big_tasks,
+            cli.big_completed,
+        )
+        .await?;
+        if scenarios.contains(&Scenario::List10k) {
+            describe_list(&target, &fixture, Scenario::List10k).await?;
+        }
     }
 
     let fixture = Arc::new(fixture);
@@ -273,7 +492,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &target,
                 &fixture,
                 scenario,
-                cli.connections,
+                scenario.connections(cli.connections),
                 Duration::from_secs_f64(warmup),
                 u64::MAX,
             )
@@ -285,7 +504,7 @@ async fn run(cli: Cli) -> Result<()> {
             &target,
             &fixture,
             scenario,
-            cli.connections,
+            scenario.connections(cli.connections),
             Duration::from_secs_f64(duration),
             cli.max_requests,
         )
@@ -306,6 +525,7 @@ async fn run(cli: Cli) -> Result<()> {
         let latency = Summary::of(&mut measured.latencies);
         outcomes.push(Outcome {
             scenario,
+            connections: scenario.connections(cli.connections),
             request,
             phase: measured,
             latency,
@@ -415,6 +635,91 @@ async fn seed(target: &Target, fx: &Fixture, count: u64) -> Result<Vec<String>> 
     Ok(ids)
 }
 
+/// The 1-task user: one task created over HTTP.
+async fn seed_one(target: &Target, token: String) -> Result<User> {
+    let mut conn = Conn::open(target.addr).await?;
+    let body = data::task_body(&mut data::Rng::new(0x0_0E), 0);
+    let req = Req::post_json("/api/tasks", &token, body.to_string().into_bytes());
+    let resp = send_retrying(&mut conn, &req, target.timeout).await?;
+    let task: Value = serde_json::from_slice(&resp.body).context("create: not JSON")?;
+    let id = task["id"].as_str().context("create: no id")?.to_string();
+    println!("loadgen: seeded 1 task for user {ONE_USER}");
+    Ok(User {
+        token,
+        ids: vec![id.clone()],
+        open: vec![id],
+    })
+}
+
+/// Documents per `POST /v1.0/state/statestore` while seeding directly.
+const SEED_BATCH: usize = 500;
+
+/// The big user: `count` tasks (`completed` of them completed) built as
+/// task-api builds them (todo-core's validation and `Task`), written with
+/// every document task-api keeps for them (`task_api::store::documents_for`)
+/// straight into its state through its sidecar, in batches.
+async fn seed_direct(
+    target: &Target,
+    sidecar: SocketAddr,
+    token: String,
+    count: usize,
+    completed: usize,
+) -> Result<User> {
+    use todo_core::{validate, Task};
+    if count == 0 || completed > count {
+        bail!("--big-tasks must be positive and at least --big-completed");
+    }
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    let mut rng = data::Rng::new(0xB16_5EED);
+    let mut tasks = Vec::with_capacity(count);
+    let mut user = User {
+        token,
+        ..User::default()
+    };
+    // Every `count / (count - completed)`-th task stays open, the rest are completed.
+    let open_every = count.checked_div(count - completed).unwrap_or(usize::MAX);
+    for n in 0..count {
+        let body = data::task_body(&mut rng, n as u64).to_string();
+        let input =
+            validate::parse_task_input(body.as_bytes()).map_err(|p| anyhow!("task {n}: {p:?}"))?;
+        let fields = validate::validate(input).map_err(|e| anyhow!("task {n}: {e:?}"))?;
+        let mut task = Task::create(uuid::Uuid::now_v7(), fields, now);
+        let open = n % open_every == 0 && user.open.len() < count - completed;
+        if !open {
+            task.complete(now);
+        } else {
+            user.open.push(task.id.to_string());
+        }
+        user.ids.push(task.id.to_string());
+        tasks.push(task);
+    }
+    let documents = task_api::store::documents_for(BIG_USER, &tasks);
+    let mut conn = Conn::open(sidecar).await?;
+    for batch in documents.chunks(SEED_BATCH) {
+        let items: Vec<Value> = batch
+            .iter()
+            .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
+            .collect();
+        let req = Req {
+            method: Method::POST,
+            target: "/v1.0/state/statestore".into(),
+            token: None,
+            body: Some(serde_json::to_vec(&items)?.into()),
+            expect: StatusCode::NO_CONTENT,
+        };
+        send_retrying(&mut conn, &req, target.timeout)
+            .await
+            .context("seeding through task-api's sidecar")?;
+    }
+    println!(
+        "loadgen: seeded {count} tasks ({completed} completed) for user {BIG_USER} directly in task-api's state ({} documents via {sidecar}) in {:.1} s",
+        documents.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(user)
+}
+
 /// Sends `req`, retrying a few times on 503 (contention) or transport errors.
 async fn send_retrying(conn: &mut Conn, req: &Req, timeout: Duration) -> Result<client::Resp> {
     let mut last = String::new();
@@ -441,13 +746,14 @@ async fn send_retrying(conn: &mut Conn, req: &Req, timeout: Duration) -> Result<
 }
 
 /// Prints what the list query matches, so the figures can be interpreted.
-async fn describe_list(target: &Target, fx: &Fixture) -> Result<()> {
+async fn describe_list(target: &Target, fx: &Fixture, scenario: Scenario) -> Result<()> {
     let mut conn = Conn::open(target.addr).await?;
-    let req = Scenario::List.request(fx, 0, 0);
+    let req = scenario.request(fx, 0, 0);
     let resp = send_retrying(&mut conn, &req, target.timeout).await?;
     let page: Value = serde_json::from_slice(&resp.body).context("list: not JSON")?;
     println!(
-        "loadgen: list query matches {} tasks; a page has {} items ({} bytes, next cursor: {})",
+        "loadgen: {} query matches {} tasks; a page has {} items ({} bytes, next cursor: {})",
+        scenario.name(),
         page["total"],
         page["items"].as_array().map_or(0, Vec::len),
         resp.body.len(),
@@ -560,6 +866,7 @@ fn print_report(outcomes: &[Outcome], with_instantiation: bool) {
             vec![
                 o.scenario.name().to_string(),
                 o.request.clone(),
+                o.connections.to_string(),
                 o.phase.latencies.len().to_string(),
                 o.phase.errors.to_string(),
                 (o.phase.bytes / (o.phase.latencies.len() as u64).max(1)).to_string(),
@@ -578,6 +885,7 @@ fn print_report(outcomes: &[Outcome], with_instantiation: bool) {
             &[
                 "scenario",
                 "request",
+                "conns",
                 "requests",
                 "errors",
                 "body B",
