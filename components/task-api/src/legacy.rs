@@ -19,14 +19,13 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use todo_core::events::OutboundEvent;
 use todo_core::query::TaskSummary;
-use todo_core::task_pages::PageSet;
 use todo_core::Problem;
 use todo_dapr::document::{is_conflict, key_segment as segment};
 use todo_dapr::state::{TxOperation, Versioned};
 use todo_dapr::Transport;
 use todo_http::respond::dapr_problem;
 
-use crate::store::{guarded_upsert, page_key};
+use crate::store::{self, guarded_upsert};
 use crate::{outbox, Ctx};
 
 /// Number of `outbox-pending/{shard}` documents the old layout used.
@@ -71,14 +70,12 @@ pub async fn migrate<T: Transport>(
             5,
         ));
     }
-    let pages = PageSet::build(old.value.tasks);
-    let mut operations = Vec::with_capacity(pages.pages.len() + 1);
-    for (id, page) in &pages.pages {
-        operations.push(TxOperation::Upsert(guarded_upsert(
-            page_key(user, id),
-            page,
-            None,
-        )?));
+    let pages = store::page_documents(user, old.value.tasks);
+    let page_count = pages.len();
+    let mut operations = Vec::with_capacity(page_count + 1);
+    for (key, page) in pages {
+        let page = page.map_err(|e| Problem::internal(format!("cannot serialize state: {e}")))?;
+        operations.push(TxOperation::Upsert(guarded_upsert(key, &page, None)?));
     }
     operations.push(TxOperation::Delete {
         key: user_key(user),
@@ -91,10 +88,7 @@ pub async fn migrate<T: Transport>(
         .await
     {
         Ok(()) => {
-            eprintln!(
-                "task-api: migrated user {user} to the paged index ({} pages)",
-                pages.pages.len()
-            );
+            eprintln!("task-api: migrated user {user} to the paged index ({page_count} pages)");
             Ok(())
         }
         Err(err) if is_conflict(&err) => Ok(()),

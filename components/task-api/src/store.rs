@@ -8,26 +8,28 @@
 //! - `task/{id}` → [`TaskDocument`]: the task and its owner, plus its outbox
 //!   (the events of its changes not yet published; a deleted task stays as a
 //!   tombstone until its last events are out);
-//! - `pages/{uid}/{page}` → [`Page`]: the summaries a list needs, split by a
-//!   hash of the task id so that no page exceeds 64 KiB
-//!   (`todo_core::task_pages`);
+//! - `pages/{uid}/{status}/{page}` → [`Page`]: the summaries a list needs,
+//!   one tree per status, split by a hash of the task id so that no page
+//!   exceeds 64 KiB (`todo_core::task_pages`);
 //! - `idem/{uid}/{key}` → [`IdempotencyRecord`], TTL 24 h;
 //! - `user/{uid}`: the previous layout's index, migrated on first touch
 //!   ([`crate::legacy`]).
 //!
 //! What each request costs: a single-task read reads `task/{id}`; a change
-//! reads `task/{id}` and its root page (and the pages below it, for a user
-//! with more than ~10,000 tasks), and writes those two documents; a list
-//! reads the user's pages in one bulk read per split level. None of it grows
-//! with the user's task count except the list.
+//! reads `task/{id}` and its root pages (and the pages below them, for a
+//! user with more than ~5,000 tasks of one status), and writes the task and
+//! its leaf page (two leaves when the status changes); a list reads the pages
+//! of the statuses it asks for, in one bulk read per split level. None of it
+//! grows with the user's task count except the list, and a list of open
+//! tasks does not grow with the completed ones.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use todo_core::events::{self, OutboundEvent, TaskChange};
 use todo_core::query::TaskSummary;
-use todo_core::task_pages::{self, Page, PageId, PageWrite};
-use todo_core::{Problem, Task};
+use todo_core::task_pages::{self, status_name, Page, PageId, PageWrite, STATUSES};
+use todo_core::{Problem, Status, Task};
 use todo_dapr::document::{self, is_conflict, key_segment as segment, RawDocument};
 use todo_dapr::state::{SaveItem, TxOperation, Versioned};
 use todo_dapr::Transport;
@@ -72,8 +74,13 @@ pub fn task_key(id: Uuid) -> String {
     format!("task/{id}")
 }
 
-pub fn page_key(user: &str, page: &PageId) -> String {
-    format!("pages/{}/{}", segment(user), page.name())
+pub fn page_key(user: &str, status: Status, page: &PageId) -> String {
+    format!(
+        "pages/{}/{}/{}",
+        segment(user),
+        status_name(status),
+        page.name()
+    )
 }
 
 pub fn idempotency_key(user: &str, key: &str) -> String {
@@ -134,37 +141,63 @@ pub async fn read_task<T: Transport>(
     Ok(found.filter(|doc| doc.value.owner == user))
 }
 
-/// The leaf page that holds (or will hold) `task`, starting from its root page
-/// as already read, and reading down through split markers.
+/// A leaf page read for a change: where it is and what it holds.
+pub struct Leaf {
+    pub status: Status,
+    pub id: PageId,
+    pub page: Loaded<Page>,
+}
+
+/// The leaf page of `status`'s tree that holds (or will hold) `task`,
+/// starting from its root page as already read, and reading down through
+/// split markers.
 pub async fn descend<T: Transport>(
     ctx: &Ctx<T>,
     user: &str,
+    status: Status,
     task: Uuid,
-    root: Option<Versioned<Page>>,
-) -> Result<(PageId, Loaded<Page>), Problem> {
+    root: Option<Versioned<RawDocument>>,
+) -> Result<Leaf, Problem> {
     let mut id = PageId::root_of(task);
-    let mut page = Loaded::from_versioned(root);
+    let mut page = Loaded::from_versioned(decode::<Page>(root)?);
     while page.value.split {
         id = id.child_toward(task);
         let found = state(ctx)
-            .get::<Page>(&page_key(user, &id))
+            .get::<Page>(&page_key(user, status, &id))
             .await
             .map_err(|e| dapr_problem(&e))?;
         page = Loaded::from_versioned(found);
     }
-    Ok((id, page))
+    Ok(Leaf { status, id, page })
 }
 
-/// Every summary of the user's tasks: the root pages in one bulk read, then
-/// the children of split pages, a level per read. A user still in the
-/// previous layout is migrated first.
+/// The statuses whose pages a list must read: a `status` filter needs its
+/// own, `overdue=true` only open tasks, anything else both.
+pub fn statuses_for(status: Option<Status>, overdue: bool) -> Vec<Status> {
+    match (status, overdue) {
+        (Some(status), _) => vec![status],
+        (None, true) => vec![Status::Open],
+        (None, false) => STATUSES.to_vec(),
+    }
+}
+
+/// The summaries of the user's tasks of `statuses`: their root pages in one
+/// bulk read, then the children of split pages, a level per read. A user
+/// still in the previous layout is migrated first.
 pub async fn read_summaries<T: Transport>(
     ctx: &Ctx<T>,
     user: &str,
+    statuses: &[Status],
 ) -> Result<Vec<TaskSummary>, Problem> {
     for _ in 0..MAX_ATTEMPTS {
-        let mut ids: Vec<PageId> = PageId::roots().collect();
-        let mut keys: Vec<String> = ids.iter().map(|id| page_key(user, id)).collect();
+        let mut pages: Vec<(Status, PageId)> = statuses
+            .iter()
+            .flat_map(|s| PageId::roots().map(move |id| (*s, id)))
+            .collect();
+        let mut keys: Vec<String> = pages
+            .iter()
+            .map(|(status, id)| page_key(user, *status, id))
+            .collect();
         keys.push(legacy::user_key(user));
         let mut found = read_raw(ctx, &keys).await?;
         if let Some(old) = decode::<UserIndex>(found.pop().flatten())? {
@@ -174,12 +207,12 @@ pub async fn read_summaries<T: Transport>(
         let mut summaries = Vec::new();
         loop {
             let mut split = Vec::new();
-            for (id, item) in ids.into_iter().zip(found) {
+            for ((status, id), item) in pages.into_iter().zip(found) {
                 let Some(page) = decode::<Page>(item)? else {
                     continue;
                 };
                 if page.value.split {
-                    split.extend(id.children());
+                    split.extend(id.children().map(|child| (status, child)));
                 } else {
                     summaries.extend(page.value.tasks);
                 }
@@ -187,9 +220,12 @@ pub async fn read_summaries<T: Transport>(
             if split.is_empty() {
                 return Ok(summaries);
             }
-            let keys: Vec<String> = split.iter().map(|id| page_key(user, id)).collect();
+            let keys: Vec<String> = split
+                .iter()
+                .map(|(status, id)| page_key(user, *status, id))
+                .collect();
             found = read_raw(ctx, &keys).await?;
-            ids = split;
+            pages = split;
         }
     }
     Err(contended())
@@ -230,11 +266,11 @@ impl Change {
 }
 
 /// The documents a change is decided on: the task (absent for a create) and
-/// the leaf page that holds its summary.
+/// the leaf pages its summary leaves and enters (one leaf when its status
+/// stays, none of the other status).
 pub struct Snapshot {
     pub task: Option<Versioned<TaskDocument>>,
-    pub page_id: PageId,
-    pub page: Loaded<Page>,
+    pub leaves: Vec<Leaf>,
 }
 
 /// A committed change: the task's outbox as committed (older unpublished
@@ -245,9 +281,11 @@ pub enum CommitOutcome {
 }
 
 /// Commits `change` for `user`: the task document (with the change's events
-/// appended to its outbox) and the summary in its page, in one transaction
-/// guarded by the ETags they were read with (insert-only where they did not
-/// exist). `extra` operations (the idempotency record) join the transaction.
+/// appended to its outbox) and its summary in its leaf pages (removed from
+/// the tree of its old status, put into the tree of its new one), in one
+/// transaction guarded by the ETags they were read with (insert-only where
+/// they did not exist). `extra` operations (the idempotency record) join the
+/// transaction.
 pub async fn commit_change<T: Transport>(
     ctx: &Ctx<T>,
     user: &str,
@@ -274,19 +312,21 @@ pub async fn commit_change<T: Transport>(
         outbox,
     };
 
-    let page_writes = task_pages::place(
-        &snapshot.page_id,
-        snapshot.page.value,
-        task_id,
-        change.after.as_ref().map(TaskSummary::from),
-    );
-    let mut operations = Vec::with_capacity(1 + page_writes.len() + extra.len());
+    let mut operations = Vec::with_capacity(3 + extra.len());
     operations.push(TxOperation::Upsert(guarded_upsert(
         task_key(task_id),
         &document,
         task_etag,
     )?));
-    operations.extend(page_operations(user, page_writes, snapshot.page.etag)?);
+    for leaf in snapshot.leaves {
+        let summary = change
+            .after
+            .as_ref()
+            .filter(|after| after.status == leaf.status)
+            .map(TaskSummary::from);
+        let writes = task_pages::place(&leaf.id, leaf.page.value, task_id, summary);
+        operations.extend(page_operations(user, leaf.status, writes, leaf.page.etag)?);
+    }
     operations.extend(extra);
 
     match state(ctx).transaction(&operations).await {
@@ -298,10 +338,23 @@ pub async fn commit_change<T: Transport>(
     }
 }
 
+/// The statuses whose trees a change touches: the task's old one (to remove
+/// or replace its summary) and its new one (to put it).
+pub fn statuses_touched(change: &Change) -> Vec<Status> {
+    let mut touched: Vec<Status> = [change.before.as_ref(), change.after.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|t| t.status)
+        .collect();
+    touched.dedup();
+    touched
+}
+
 /// The upserts of `writes`: the first (the page that was read) guarded by its
 /// ETag, the pages a split creates insert-only.
 pub fn page_operations(
     user: &str,
+    status: Status,
     writes: Vec<PageWrite>,
     etag: Option<String>,
 ) -> Result<Vec<TxOperation>, Problem> {
@@ -311,7 +364,7 @@ pub fn page_operations(
         .map(|w| {
             let guard = etag.take().flatten();
             Ok(TxOperation::Upsert(guarded_upsert(
-                page_key(user, &w.id),
+                page_key(user, status, &w.id),
                 &w.page,
                 guard,
             )?))
@@ -334,11 +387,9 @@ pub fn guarded_upsert<V: Serialize>(
 /// layout, as `(key, value)`: seeds benchmarks and tests through the state
 /// API directly, under the same rules as the handlers.
 pub fn documents_for(user: &str, tasks: &[Task]) -> Vec<(String, serde_json::Value)> {
-    let pages = task_pages::PageSet::build(tasks.iter().map(TaskSummary::from).collect());
-    let mut documents: Vec<(String, serde_json::Value)> = pages
-        .pages
-        .iter()
-        .map(|(id, page)| (page_key(user, id), serde_json::to_value(page)))
+    let summaries: Vec<TaskSummary> = tasks.iter().map(TaskSummary::from).collect();
+    let mut documents: Vec<(String, serde_json::Value)> = page_documents(user, summaries)
+        .into_iter()
         .chain(tasks.iter().map(|task| {
             let doc = TaskDocument {
                 owner: user.to_string(),
@@ -353,6 +404,27 @@ pub fn documents_for(user: &str, tasks: &[Task]) -> Vec<(String, serde_json::Val
     documents
 }
 
+/// The page documents holding `summaries`, one tree per status.
+pub fn page_documents(
+    user: &str,
+    summaries: Vec<TaskSummary>,
+) -> Vec<(String, serde_json::Result<serde_json::Value>)> {
+    STATUSES
+        .iter()
+        .flat_map(|status| {
+            let of_status = summaries
+                .iter()
+                .filter(|s| s.status == *status)
+                .cloned()
+                .collect();
+            task_pages::PageSet::build(of_status)
+                .pages
+                .into_iter()
+                .map(move |(id, page)| (page_key(user, *status, &id), serde_json::to_value(page)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,10 +432,13 @@ mod tests {
     #[test]
     fn keys_escape_separators_and_dapr_reserved_pipes() {
         let page = PageId::roots().nth(3).unwrap();
-        assert_eq!(page_key("alice", &page), "pages/alice/3");
-        assert_eq!(page_key("a/b||c", &page), "pages/a%2Fb%7C%7Cc/3");
+        assert_eq!(page_key("alice", Status::Open, &page), "pages/alice/open/3");
+        assert_eq!(
+            page_key("a/b||c", Status::Completed, &page),
+            "pages/a%2Fb%7C%7Cc/completed/3"
+        );
         assert_eq!(idempotency_key("bob@x.io", "k/1"), "idem/bob@x.io/k%2F1");
-        assert!(!page_key("x||y", &page).contains("||"));
+        assert!(!page_key("x||y", Status::Open, &page).contains("||"));
     }
 
     #[test]

@@ -5,9 +5,9 @@ use sha2::{Digest, Sha256};
 use todo_core::canonical::canonical_json;
 use todo_core::events::TaskChange;
 use todo_core::query::{self, ListQuery};
-use todo_core::task_pages::PageId;
+use todo_core::task_pages::{PageId, STATUSES};
 use todo_core::validate::{self, TaskFields};
-use todo_core::{patch, Problem, Task};
+use todo_core::{patch, Problem, Status, Task};
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;
 use todo_http::respond::{json, no_content};
@@ -111,7 +111,7 @@ pub async fn create_task<T: Transport>(
     let mut job = None;
     for attempt in 1..=MAX_ATTEMPTS {
         let root = PageId::root_of(id);
-        let mut keys = vec![page_key(user, &root), legacy::user_key(user)];
+        let mut keys = vec![page_key(user, Status::Open, &root), legacy::user_key(user)];
         keys.extend(idempotency.map(|i| idempotency_key(user, &i.key)));
         let read = store::read_raw(ctx, &keys);
         // The first attempt arms the outbox job while it reads: the id is
@@ -125,7 +125,7 @@ pub async fn create_task<T: Transport>(
             }
         };
         let mut found = found.into_iter();
-        let root_page = store::decode(found.next().flatten())?;
+        let root_page = found.next().flatten();
         if let Some(old) = store::decode(found.next().flatten())? {
             legacy::migrate(ctx, user, old).await?;
             continue;
@@ -139,7 +139,7 @@ pub async fn create_task<T: Transport>(
                 .await
                 .map(|task| (task, false));
         }
-        let (page_id, page) = store::descend(ctx, user, id, root_page).await?;
+        let leaf = store::descend(ctx, user, Status::Open, id, root_page).await?;
 
         let task = Task::create(id, fields.clone(), ctx.now());
         let mut extra = Vec::new();
@@ -163,8 +163,7 @@ pub async fn create_task<T: Transport>(
         };
         let snapshot = Snapshot {
             task: None,
-            page_id,
-            page,
+            leaves: vec![leaf],
         };
         match commit_change(ctx, user, &change, snapshot, extra).await? {
             CommitOutcome::Committed { outbox } => {
@@ -221,7 +220,8 @@ pub async fn get<T: Transport>(
 pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
     let user = user(ctx, request).await?;
     let query = ListQuery::parse(request.uri().query().unwrap_or(""))?;
-    let summaries = store::read_summaries(ctx, &user).await?;
+    let statuses = store::statuses_for(query.status, query.overdue);
+    let summaries = store::read_summaries(ctx, &user, &statuses).await?;
     let page = query::list(&summaries, &query, ctx.now())?;
     let items = store::load_tasks(ctx, &page.ids).await?;
     Ok(json(
@@ -246,7 +246,7 @@ struct TaskPage {
 /// `GET /api/tags` → `{items: [{tag, count}]}`.
 pub async fn tags<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
     let user = user(ctx, request).await?;
-    let summaries = store::read_summaries(ctx, &user).await?;
+    let summaries = store::read_summaries(ctx, &user, &STATUSES).await?;
     Ok(json(
         200,
         &serde_json::json!({ "items": query::tag_counts(&summaries) }),
@@ -348,33 +348,46 @@ where
     let if_match = header(request, "if-match");
     let mut job = None;
     for attempt in 1..=MAX_ATTEMPTS {
+        let root = PageId::root_of(id);
         let keys = [
             task_key(id),
-            page_key(&user, &PageId::root_of(id)),
             legacy::user_key(&user),
+            page_key(&user, Status::Open, &root),
+            page_key(&user, Status::Completed, &root),
         ];
         let mut found = store::read_raw(ctx, &keys).await?.into_iter();
         let stored = store::decode::<TaskDocument>(found.next().flatten())?
             .filter(|doc| doc.value.owner == user);
-        let root_page = store::decode(found.next().flatten())?;
         if let Some(old) = store::decode(found.next().flatten())? {
             legacy::migrate(ctx, &user, old).await?;
             continue;
         }
+        // The root pages of both statuses, still unparsed: only those the
+        // change touches are decoded.
+        let mut roots = [
+            (Status::Open, found.next().flatten()),
+            (Status::Completed, found.next().flatten()),
+        ];
         let stored = stored.ok_or_else(task_not_found)?;
         let task = stored.value.task.as_ref().ok_or_else(task_not_found)?;
         check_if_match(if_match, task)?;
         let Some(change) = decide(task, ctx.now())? else {
             return Ok(task_response(200, task));
         };
-        let (page_id, page) = store::descend(ctx, &user, id, root_page).await?;
+        let mut leaves = Vec::new();
+        for status in store::statuses_touched(&change) {
+            let root = roots
+                .iter_mut()
+                .find(|(s, _)| *s == status)
+                .and_then(|(_, raw)| raw.take());
+            leaves.push(store::descend(ctx, &user, status, id, root).await?);
+        }
         if job.is_none() {
             job = Some(outbox::arm(ctx, id).await?);
         }
         let snapshot = Snapshot {
             task: Some(stored),
-            page_id,
-            page,
+            leaves,
         };
         match commit_change(ctx, &user, &change, snapshot, Vec::new()).await? {
             CommitOutcome::Committed { outbox } => {

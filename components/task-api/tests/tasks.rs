@@ -606,6 +606,49 @@ fn complete_and_reopen_are_idempotent() {
 }
 
 #[test]
+fn completing_moves_a_summary_between_status_trees_and_open_lists_skip_completed_pages() {
+    let h = harness();
+    let a = create(&h, "alice", json!({ "title": "Stay open" }));
+    let b = create(&h, "alice", json!({ "title": "Get done" }));
+    let b_id = b["id"].as_str().unwrap();
+    let path = format!("/api/tasks/{b_id}/complete");
+    assert_eq!(call("POST", &path).user("alice").send(&h).status, 200);
+    let in_tree = |status: &str| -> Vec<String> {
+        let prefix = format!("pages/alice/{status}/");
+        h.dapr
+            .keys(STORE)
+            .iter()
+            .filter(|k| k.starts_with(&prefix))
+            .filter_map(|k| h.dapr.get(STORE, k))
+            .flat_map(|e| e.value["tasks"].as_array().cloned().unwrap_or_default())
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(in_tree("open"), [a["id"].as_str().unwrap()]);
+    assert_eq!(in_tree("completed"), [b_id]);
+
+    // A list of open tasks reads only the open tree.
+    let before = h.dapr.reads().len();
+    let open = call("GET", "/api/tasks?status=open").user("alice").send(&h);
+    assert_eq!(open.body["total"], 1);
+    assert_eq!(open.body["items"][0]["id"], a["id"]);
+    let read = h.dapr.reads()[before..].to_vec();
+    assert!(read.iter().any(|k| k.starts_with("pages/alice/open/")));
+    assert!(
+        read.iter()
+            .all(|k| !k.starts_with("pages/alice/completed/")),
+        "{read:?}"
+    );
+    // Without a status filter both trees are read, and reopening moves back.
+    let all = call("GET", "/api/tasks").user("alice").send(&h);
+    assert_eq!(all.body["total"], 2);
+    let reopen = format!("/api/tasks/{b_id}/reopen");
+    assert_eq!(call("POST", &reopen).user("alice").send(&h).status, 200);
+    assert_eq!(in_tree("completed"), Vec::<String>::new());
+    assert_eq!(in_tree("open").len(), 2);
+}
+
+#[test]
 fn a_lost_race_is_reread_and_both_changes_survive() {
     let h = harness();
     let first = create(&h, "alice", json!({ "title": "First" }));
@@ -613,7 +656,7 @@ fn a_lost_race_is_reread_and_both_changes_survive() {
     // our commit (creating the missing ones), whichever the new task lands in.
     h.dapr.race_next_transaction(move |state| {
         for root in 0..64 {
-            let key = format!("pages/alice/{root}");
+            let key = format!("pages/alice/open/{root}");
             let page = state.get(STORE, &key).unwrap_or(json!({"tasks": []}));
             state.put(STORE, &key, page);
         }

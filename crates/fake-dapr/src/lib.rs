@@ -77,6 +77,8 @@ struct Inner {
     secrets: BTreeMap<(String, String), BTreeMap<String, String>>,
     /// Every request seen: (method, path-and-query).
     calls: Vec<(String, String)>,
+    /// Every state key read (single and bulk gets), in order.
+    reads: Vec<String>,
     down: bool,
     failing_publishes: usize,
     /// Before the next transaction commits, this runs (a racing writer).
@@ -234,6 +236,11 @@ impl FakeDapr {
         self.lock().calls.clone()
     }
 
+    /// Every state key read so far (single and bulk gets), in order.
+    pub fn reads(&self) -> Vec<String> {
+        self.lock().reads.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -283,9 +290,19 @@ impl Inner {
         match (method, segments.as_slice()) {
             ("GET", ["v1.0", "healthz"]) => empty(204),
             ("POST", ["v1.0", "state", store]) => self.save(store, body),
-            ("POST", ["v1.0", "state", store, "bulk"]) => self.bulk(store, body),
+            ("POST", ["v1.0", "state", store, "bulk"]) => {
+                if let Ok(request) = serde_json::from_slice::<Value>(body) {
+                    let keys = request["keys"].as_array().cloned().unwrap_or_default();
+                    let keys = keys.iter().filter_map(Value::as_str).map(String::from);
+                    self.reads.extend(keys);
+                }
+                self.bulk(store, body)
+            }
             ("POST", ["v1.0", "state", store, "transaction"]) => self.transaction(store, body),
-            ("GET", ["v1.0", "state", store, key]) => self.get_one(store, &decode(key)),
+            ("GET", ["v1.0", "state", store, key]) => {
+                self.reads.push(decode(key));
+                self.get_one(store, &decode(key))
+            }
             ("DELETE", ["v1.0", "state", store, key]) => {
                 let etag = request
                     .headers()

@@ -12,9 +12,14 @@
 //!   [`PageId::root_of`], go to [`PageId::child_toward`] while the page read
 //!   is a split marker. No directory document, no per-user head.
 //!
-//! A list reads every root page in one bulk read, then the children of the
-//! split ones (one more round per level: a 10,000-task user has one level).
-//! Pages never merge: a page emptied by deletes stays as a small document.
+//! Each status has its own tree of pages ([`status_name`] in the key), so a
+//! list of open tasks never reads the summaries of completed ones, which
+//! pile up with a user's history; completing or reopening a task moves its
+//! summary from one tree to the other in the same transaction.
+//!
+//! A list reads every root page of the statuses it needs in one bulk read,
+//! then the children of the split ones (one more round per level). Pages
+//! never merge: a page emptied by deletes stays as a small document.
 //!
 //! Pure: the component reads and writes the pages; [`PageSet`] is the same
 //! rules over an in-memory map (migration and tests).
@@ -25,6 +30,18 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::query::TaskSummary;
+use crate::task::Status;
+
+/// The statuses, each with a tree of pages.
+pub const STATUSES: [Status; 2] = [Status::Open, Status::Completed];
+
+/// A status's name in page keys.
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Open => "open",
+        Status::Completed => "completed",
+    }
+}
 
 /// Root pages per user.
 pub const ROOT_PAGES: u8 = 64;
@@ -214,7 +231,7 @@ pub struct PageSet {
 }
 
 impl PageSet {
-    /// The pages that hold `summaries` (a user's whole index).
+    /// The pages that hold `summaries` (all of one status).
     pub fn build(summaries: Vec<TaskSummary>) -> PageSet {
         let mut by_root: BTreeMap<PageId, Vec<TaskSummary>> = BTreeMap::new();
         for s in summaries {
