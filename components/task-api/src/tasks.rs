@@ -195,9 +195,25 @@ async fn replay<T: Transport>(
     store::load_tasks(ctx, &[seen.task_id])
         .await?
         .pop()
-        .ok_or_else(|| {
-            Problem::not_found("the task created with this Idempotency-Key has since been deleted")
-        })
+        .ok_or_else(|| key_task_deleted(&idem.key))
+}
+
+/// A replayed `Idempotency-Key` whose task has since been deleted: 404 (the
+/// result the key stands for is gone) with its own problem type, so a client
+/// can tell it from an unknown route. Not 409: the request does not conflict
+/// with anything a retry could resolve; a new key creates a new task. The
+/// recurrence service counts a 404 as "that occurrence was made", which is
+/// exactly right for a deleted next occurrence.
+fn key_task_deleted(key: &str) -> Problem {
+    Problem::new(
+        404,
+        "/problems/idempotency-key-task-deleted",
+        "Task of this Idempotency-Key was deleted",
+        format!(
+            "the task created with Idempotency-Key {key:?} has since been deleted; \
+             send a new key to create another"
+        ),
+    )
 }
 
 /// `GET /api/tasks/{id}`: reads the task's document and nothing else (a

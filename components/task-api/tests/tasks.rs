@@ -160,6 +160,29 @@ fn idempotency_key_replays_the_same_task_and_refuses_a_different_body() {
 }
 
 #[test]
+fn replaying_a_key_whose_task_was_deleted_is_a_typed_404() {
+    let h = harness();
+    let first = call("POST", "/api/tasks")
+        .user("alice")
+        .header("idempotency-key", "k-gone")
+        .json(json!({ "title": "Short-lived" }))
+        .send(&h);
+    assert_eq!(first.status, 201);
+    let path = format!("/api/tasks/{}", first.body["id"].as_str().unwrap());
+    assert_eq!(call("DELETE", &path).user("alice").send(&h).status, 204);
+    let replay = call("POST", "/api/tasks")
+        .user("alice")
+        .header("idempotency-key", "k-gone")
+        .json(json!({ "title": "Short-lived" }))
+        .send(&h);
+    let problem = replay.problem(404);
+    assert_eq!(problem["type"], "/problems/idempotency-key-task-deleted");
+    assert!(problem["detail"].as_str().unwrap().contains("k-gone"));
+    // Nothing was created again.
+    assert_eq!(summaries(&h, "alice").len(), 0);
+}
+
+#[test]
 fn if_match_mismatch_is_412_and_changes_nothing() {
     let h = harness();
     let task = create(&h, "alice", json!({ "title": "Draft" }));
