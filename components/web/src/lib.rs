@@ -57,17 +57,20 @@ pub fn asset(path: &str) -> Option<&'static Asset> {
 pub fn handle(request: &Request) -> Response {
     let path = request.uri().path();
     let method = request.method();
+    // An API path no component serves reaches the catch-all route: answer as
+    // the API would (problem+json 404, any method), not as the UI.
+    if path != HEALTH_PATH
+        && RESERVED_PREFIXES
+            .iter()
+            .any(|p| path.starts_with(p) || path == &p[..p.len() - 1])
+    {
+        return todo_http::router::unmatched_response(&[], path);
+    }
     if method != Method::GET && method != Method::HEAD {
         return todo_http::router::unmatched_response(&["GET", "HEAD"], path);
     }
     if path == HEALTH_PATH {
         return todo_http::respond::json(200, &serde_json::json!({ "status": "ok" }));
-    }
-    if RESERVED_PREFIXES
-        .iter()
-        .any(|p| path.starts_with(p) || path == &p[..p.len() - 1])
-    {
-        return todo_http::router::unmatched_response(&[], path);
     }
     let found = asset(path).or_else(|| {
         let last = path.rsplit('/').next().unwrap_or("");

@@ -116,3 +116,26 @@ fn only_get_and_head() {
     assert!(r.body().is_empty());
     assert_eq!(get("/healthz/web", &[]).status(), 200);
 }
+
+#[test]
+fn api_paths_no_component_serves_are_problem_404s_for_any_method() {
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        for path in ["/api/auth/login", "/api/nope", "/api", "/job/x"] {
+            let r = handle(
+                &http::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .body(br#"{"email":"a@b.c"}"#.to_vec())
+                    .unwrap(),
+            );
+            assert_eq!(r.status(), 404, "{method} {path}");
+            assert_eq!(
+                header(&r, "content-type"),
+                Some("application/problem+json"),
+                "{method} {path}"
+            );
+            let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+            assert_eq!(body["status"], 404);
+        }
+    }
+}

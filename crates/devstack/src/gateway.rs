@@ -64,6 +64,19 @@ pub fn may_expose(route: &str, entries: &[String]) -> bool {
     })
 }
 
+/// What the gateway answers for an `/api/...` path no component serves: the
+/// API's own 404 (problem+json), as the components answer an unknown path,
+/// not the empty 404 a Spin listener gives. `None` for other paths.
+pub fn api_not_found(path: &str) -> Option<String> {
+    (path == "/api" || path.starts_with("/api/")).then(|| {
+        let problem = todo_core::Problem::not_found(format!("no route for {path}"));
+        String::from_utf8(problem.to_json()).expect("JSON is UTF-8")
+    })
+}
+
+/// The content type of [`api_not_found`]'s body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 /// Binds the gateway address, with Spin's wording when it is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {

@@ -12,7 +12,7 @@ use anyhow::Result;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -82,6 +82,23 @@ impl Proxy {
             .flatten()
             .and_then(|m| self.upstreams.get(&m.component_id).copied());
         let Some(upstream) = upstream else {
+            // The API's own 404 for an API path, as the ingress would give.
+            if let Some(body) = exposed
+                .then(|| crate::gateway::api_not_found(&path))
+                .flatten()
+            {
+                let mut response = Response::new(
+                    Full::new(Bytes::from(body))
+                        .map_err(|never| match never {})
+                        .boxed(),
+                );
+                *response.status_mut() = StatusCode::NOT_FOUND;
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(crate::gateway::PROBLEM_JSON),
+                );
+                return response;
+            }
             return status(StatusCode::NOT_FOUND);
         };
         let path_and_query = request

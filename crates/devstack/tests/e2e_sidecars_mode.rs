@@ -66,6 +66,10 @@ async fn tasks_work_through_the_proxy_gateway_and_events_reach_subscribers() {
         .post("/internal/outbox-sweep", &json!(null))
         .await;
     assert_eq!(internal.status, 404);
+    // An API path no component serves: the API's problem+json 404.
+    for path in ["/api/nope", "/api/auth/login"] {
+        env.anonymous().post(path, &json!({})).await.problem(404);
+    }
     env.shutdown().await;
 }
 

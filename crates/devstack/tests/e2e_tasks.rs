@@ -656,6 +656,12 @@ async fn internal_routes_are_not_public_and_need_the_app_token() {
     let env = Env::start().await;
     let user = env.api(&unique_user("henry"));
 
+    // An API path no component serves: the API's problem+json 404.
+    for path in ["/api/nope", "/api/auth/login"] {
+        env.anonymous().post(path, &json!({})).await.problem(404);
+        user.get(path).await.problem(404);
+    }
+
     // Through the gateway (the ingress): as if they did not exist.
     let job = format!("/job/outbox-{}-0", uuid::Uuid::now_v7());
     for path in [

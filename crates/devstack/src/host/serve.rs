@@ -122,6 +122,18 @@ impl Server {
         }
 
         let Some(route) = self.router.route(&path) else {
+            // The gateway stands for the ingress: an unknown API path gets the
+            // API's 404. An app's own listener answers as Spin does.
+            if self.expose_prefixes.is_some() {
+                if let Some(body) = crate::gateway::api_not_found(&path) {
+                    let mut resp = text(StatusCode::NOT_FOUND, &body);
+                    resp.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static(crate::gateway::PROBLEM_JSON),
+                    );
+                    return resp;
+                }
+            }
             tracing::debug!(addr = %self.local_addr, "Request to {path} matched no pattern, and received a generic 404 response");
             return empty(StatusCode::NOT_FOUND);
         };
