@@ -66,6 +66,9 @@ pub fn editable_view(task: &Task) -> Value {
             from: Some(r.from),
             series_id: Some(r.series_id),
             occurrence: Some(r.occurrence),
+            dtstart: r
+                .dtstart
+                .map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         }),
     };
     serde_json::to_value(input).expect("a task input always serializes")

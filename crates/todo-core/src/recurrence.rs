@@ -65,15 +65,16 @@
 //! to 02:30 the next day. A wall time that occurs twice (fall back) is the
 //! first of the two.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Duration, LocalResult, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Timelike,
-    Utc,
+    DateTime, Datelike, Duration, LocalResult, Month, NaiveDate, NaiveDateTime, NaiveTime,
+    SecondsFormat, TimeZone, Timelike, Utc, Weekday,
 };
-use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
+use rrule::{Frequency, NWeekday, RRule, RRuleSet, Unvalidated};
 
-use crate::rrule_syntax::{self, Recur, Until};
+use crate::rrule_syntax::{self, Freq, Recur, Until, WeekdayNum};
 use crate::task::{RecurrenceFrom, Task};
 use crate::validate::{RecurrenceInput, ReminderInput, TaskInput};
 
@@ -89,6 +90,17 @@ pub const PREVIEW_MAX: usize = 50;
 /// Uses only [`rrule_syntax::parse`], never the `rrule` crate.
 pub fn validate_rrule(rrule: &str) -> Result<(), String> {
     rrule_syntax::parse(rrule).map(|_| ())
+}
+
+/// The series' anchor (RFC 5545 DTSTART) of a task that recurs from its due
+/// date: `recurrence.dtstart` when stored, else the task's own `dueAt` (the
+/// first occurrence, and tasks stored before `dtstart` existed).
+pub fn series_anchor(task: &Task) -> Option<DateTime<Utc>> {
+    let recurrence = task.recurrence.as_ref()?;
+    match recurrence.from {
+        RecurrenceFrom::Due => recurrence.dtstart.or(task.due_at).map(truncate_to_second),
+        RecurrenceFrom::Completion => None,
+    }
 }
 
 /// The due date of the occurrence after `task` (which is completed), or `None`
@@ -107,36 +119,37 @@ pub fn next_due(task: &Task) -> Result<Option<DateTime<Utc>>, String> {
         }
     }
 
-    let (dtstart, after) = match recurrence.from {
+    let (anchor, after) = match recurrence.from {
         RecurrenceFrom::Due => {
             let due = task
                 .due_at
                 .ok_or("a task that recurs from its due date needs a dueAt")?;
             let due = truncate_to_second(due);
-            (due.with_timezone(&tz), due)
+            let anchor = series_anchor(task).unwrap_or(due);
+            (local_wall(tz, anchor), due)
         }
         RecurrenceFrom::Completion => {
             let done = task
                 .completed_at
                 .ok_or("a task that recurs from its completion must be completed")?;
-            let done_local = done.with_timezone(&tz);
+            let done_local = local_wall(tz, done);
             let time = match task.due_at {
-                Some(due) => due.with_timezone(&tz).time().with_nanosecond(0),
+                Some(due) => local_wall(tz, due).time().with_nanosecond(0),
                 None => done_local
                     .time()
                     .with_second(0)
                     .and_then(|t| t.with_nanosecond(0)),
             }
             .unwrap_or(NaiveTime::MIN);
-            let anchor = resolve_local(tz, done_local.date_naive().and_time(time), false);
-            let after = anchor.with_timezone(&Utc).max(done);
+            let anchor = done_local.date().and_time(time);
+            let after = resolve_local(tz, anchor, false).max(done);
             (anchor, after)
         }
     };
 
     let until = rule.until.map(|u| resolve_until(u, tz));
     let next = rule
-        .instances(dtstart)?
+        .instances(anchor, tz)?
         .find(|instance| *instance > after)
         .filter(|next| until.is_none_or(|until| *next <= until));
     Ok(next)
@@ -144,7 +157,8 @@ pub fn next_due(task: &Task) -> Result<Option<DateTime<Utc>>, String> {
 
 /// The body that creates the next occurrence of `task`: same title,
 /// description, priority, tags, timezone and reminder, the next due date, and
-/// the recurrence with `occurrence + 1`. `None` when the series has ended.
+/// the recurrence with `occurrence + 1` (and, from the due date, the series'
+/// `dtstart`). `None` when the series has ended.
 pub fn next_task_input(task: &Task) -> Result<Option<TaskInput>, String> {
     let Some(recurrence) = &task.recurrence else {
         return Ok(None);
@@ -172,6 +186,7 @@ pub fn next_task_input(task: &Task) -> Result<Option<TaskInput>, String> {
             from: Some(recurrence.from),
             series_id: Some(recurrence.series_id),
             occurrence: Some(occurrence),
+            dtstart: series_anchor(task).map(|a| a.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         }),
     }))
 }
@@ -197,7 +212,7 @@ pub fn preview(
         count.min(usize::try_from(c).unwrap_or(usize::MAX))
     });
     Ok(rule
-        .instances(start.with_timezone(&tz))?
+        .instances(local_wall(tz, start), tz)?
         .skip_while(|instance| *instance < start)
         .take_while(|instance| until.is_none_or(|until| *instance <= until))
         .take(limit)
@@ -211,7 +226,13 @@ struct ParsedRule {
     count: Option<u32>,
     until: Option<Until>,
     /// The rule without COUNT and UNTIL.
+    recur: Recur,
+    /// `recur` for the `rrule` crate (see [`ParsedRule::parse`]).
     rule: RRule<Unvalidated>,
+    /// Set when `recur` has a numbered BYDAY the crate refuses (`-5MO` with
+    /// FREQ=MONTHLY): the crate then generates a superset that
+    /// [`ParsedRule::wall_times`] narrows down itself.
+    emulated: bool,
 }
 
 /// The last instant (inclusive) a series bounded by `until` may reach, for a
@@ -219,10 +240,10 @@ struct ParsedRule {
 fn resolve_until(until: Until, tz: chrono_tz::Tz) -> DateTime<Utc> {
     match until {
         Until::Utc(at) => at,
-        Until::Floating(local) => resolve_local(tz, local, true).with_timezone(&Utc),
+        Until::Floating(local) => resolve_local(tz, local, true),
         Until::Date(day) => match day.succ_opt() {
             Some(next_day) => {
-                resolve_local(tz, next_day.and_time(NaiveTime::MIN), false).with_timezone(&Utc)
+                resolve_local(tz, next_day.and_time(NaiveTime::MIN), false)
                     - Duration::nanoseconds(1)
             }
             None => DateTime::<Utc>::MAX_UTC,
@@ -230,51 +251,305 @@ fn resolve_until(until: Until, tz: chrono_tz::Tz) -> DateTime<Utc> {
     }
 }
 
+/// Consecutive candidates the emulated expansion may drop before it gives up
+/// (a rule such as `BYMONTH=2;BYDAY=-5MO;BYMONTHDAY=31` never matches).
+const EMULATION_MISSES: usize = 100_000;
+
 impl ParsedRule {
-    /// Checks `input` with [`rrule_syntax::parse`] and hands the canonical
-    /// rule without COUNT and UNTIL to the `rrule` crate.
+    /// Checks `input` with [`rrule_syntax::parse`] and builds the `rrule`
+    /// crate's rule from the parsed parts (never from text: the crate's
+    /// parser would link `regex`), without COUNT and UNTIL.
     fn parse(input: &str) -> Result<ParsedRule, String> {
         let recur = rrule_syntax::parse(input)?;
         let (count, until) = (recur.count, recur.until);
-        let unbounded = Recur {
+        let recur = Recur {
             count: None,
             until: None,
             ..recur
         };
-        let rule = RRule::<Unvalidated>::from_str(&unbounded.to_string())
-            .map_err(|e| format!("invalid rule: {e}"))?;
+        let emulated =
+            recur.freq == Freq::Monthly && recur.by_day.iter().any(|d| d.ordinal == Some(-5));
+        let rule = crate_rule(&recur, emulated)?;
         // `rrule_syntax` already enforced the crate's checks, none of which
         // depend on the start; validating once more keeps any disagreement an
         // error here rather than a surprise while iterating.
         let probe = rrule::Tz::UTC
             .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .unwrap();
-        rule.clone()
+        let probe_rule = if emulated {
+            with_times(rule.clone(), &recur, probe.naive_utc())
+        } else {
+            rule.clone()
+        };
+        probe_rule
             .validate(probe)
             .map_err(|e| format!("invalid rule: {e}"))?;
         debug_assert!(rule.get_freq() < Frequency::Minutely);
-
-        Ok(ParsedRule { count, until, rule })
+        Ok(ParsedRule {
+            count,
+            until,
+            recur,
+            rule,
+            emulated,
+        })
     }
 
-    /// The unbounded series (no COUNT, no UNTIL) from `dtstart`, ascending, as
-    /// UTC instants. Iteration is bounded by the crate's loop limits, so a rule
-    /// that can never match (e.g. Feb 30) ends instead of spinning.
-    fn instances(
+    /// The unbounded series (no COUNT, no UNTIL) from the wall time `anchor`
+    /// (RFC 5545 DTSTART, included if it matches), ascending, as local wall
+    /// times. The crate evaluates the rule in "floating" time (UTC standing
+    /// for the wall clock), so no offset ever leaks into the calendar
+    /// arithmetic; [`ParsedRule::instances`] places each wall time in the
+    /// zone. Iteration is bounded by the crate's loop limits, so a rule that
+    /// can never match (e.g. Feb 30) ends instead of spinning.
+    fn wall_times(
         &self,
-        dtstart: DateTime<chrono_tz::Tz>,
-    ) -> Result<impl Iterator<Item = DateTime<Utc>>, String> {
-        let dtstart = dtstart.with_timezone(&rrule::Tz::Tz(dtstart.timezone()));
-        let rule = self
-            .rule
-            .clone()
+        anchor: NaiveDateTime,
+    ) -> Result<Box<dyn Iterator<Item = NaiveDateTime>>, String> {
+        if !self.emulated {
+            let dtstart = rrule::Tz::UTC.from_utc_datetime(&anchor);
+            let rule = self
+                .rule
+                .clone()
+                .validate(dtstart)
+                .map_err(|e| format!("invalid rule: {e}"))?;
+            return Ok(Box::new(
+                RRuleSet::new(dtstart)
+                    .rrule(rule)
+                    .limit()
+                    .into_iter()
+                    .map(|dt| dt.naive_utc()),
+            ));
+        }
+        // -nWD counts from the month's end: `-5MO` is the first Monday of a
+        // month with five Mondays. The crate (which only takes -4..=5 with
+        // MONTHLY) generates the series with `1MO` instead, whole months from
+        // the first of the anchor's month (so BYSETPOS sees whole months), and
+        // each month's candidates are narrowed to the rule's own BYDAY, then
+        // BYSETPOS, then to those at or after the anchor.
+        let month_start = anchor
+            .date()
+            .with_day(1)
+            .expect("day 1 exists")
+            .and_time(NaiveTime::MIN);
+        let dtstart = rrule::Tz::UTC.from_utc_datetime(&month_start);
+        let rule = with_times(self.rule.clone(), &self.recur, anchor)
             .validate(dtstart)
             .map_err(|e| format!("invalid rule: {e}"))?;
-        Ok(RRuleSet::new(dtstart)
+        let candidates = RRuleSet::new(dtstart)
             .rrule(rule)
             .limit()
             .into_iter()
-            .map(|dt| dt.with_timezone(&Utc)))
+            .map(|dt| dt.naive_utc());
+        Ok(Box::new(
+            MonthSets {
+                candidates: candidates.peekable(),
+                by_day: self.recur.by_day.clone(),
+                set_pos: self.recur.by_set_pos.clone(),
+                ready: Vec::new().into_iter(),
+            }
+            .filter(move |at| *at >= anchor),
+        ))
+    }
+
+    /// The unbounded series from the wall time `anchor` as instants in `tz`,
+    /// ascending and without repeats: a wall time in a DST gap is read with
+    /// the offset before the gap (RFC 5545 §3.3.5, so it may land on the
+    /// instant of a later wall time, and two wall times may land on one
+    /// instant), a repeated wall time is the first of the two.
+    fn instances(
+        &self,
+        anchor: NaiveDateTime,
+        tz: chrono_tz::Tz,
+    ) -> Result<impl Iterator<Item = DateTime<Utc>>, String> {
+        let walls = self.wall_times(anchor)?;
+        Ok(Placed {
+            walls,
+            tz,
+            pending: BTreeSet::new(),
+            last: None,
+            done: false,
+        })
+    }
+}
+
+/// `rule` with BYHOUR, BYMINUTE and BYSECOND taken from `anchor` where the
+/// rule leaves them out (RFC 5545 §3.3.10: they come from DTSTART), for an
+/// expansion that does not start at the anchor.
+fn with_times(
+    rule: RRule<Unvalidated>,
+    recur: &Recur,
+    anchor: NaiveDateTime,
+) -> RRule<Unvalidated> {
+    let pick = |given: &[u8], from_anchor: u32| {
+        if given.is_empty() {
+            vec![from_anchor as u8]
+        } else {
+            given.to_vec()
+        }
+    };
+    rule.by_hour(pick(&recur.by_hour, anchor.hour()))
+        .by_minute(pick(&recur.by_minute, anchor.minute()))
+        .by_second(pick(&recur.by_second, anchor.second()))
+}
+
+/// The `rrule` crate's rule for `recur` (COUNT and UNTIL already removed).
+/// With `emulated`, `-5WD` becomes `1WD` and BYSETPOS is left out (see
+/// [`ParsedRule::wall_times`]).
+fn crate_rule(recur: &Recur, emulated: bool) -> Result<RRule<Unvalidated>, String> {
+    let freq = match recur.freq {
+        Freq::Yearly => Frequency::Yearly,
+        Freq::Monthly => Frequency::Monthly,
+        Freq::Weekly => Frequency::Weekly,
+        Freq::Daily => Frequency::Daily,
+        Freq::Hourly => Frequency::Hourly,
+    };
+    let months = recur
+        .by_month
+        .iter()
+        .map(|m| Month::try_from(*m).map_err(|_| format!("invalid rule: BYMONTH `{m}`")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let days = recur
+        .by_day
+        .iter()
+        .map(|d| match d.ordinal {
+            None => NWeekday::Every(d.weekday),
+            Some(-5) if emulated => NWeekday::Nth(1, d.weekday),
+            Some(n) => NWeekday::Nth(i16::from(n), d.weekday),
+        })
+        .collect();
+    let set_pos = if emulated {
+        Vec::new()
+    } else {
+        recur.by_set_pos.iter().map(|p| i32::from(*p)).collect()
+    };
+    Ok(RRule::new(freq)
+        .interval(recur.interval)
+        .week_start(recur.wkst.unwrap_or(Weekday::Mon))
+        .by_set_pos(set_pos)
+        .by_month(&months)
+        .by_month_day(recur.by_month_day.clone())
+        .by_year_day(recur.by_year_day.clone())
+        .by_week_no(recur.by_week_no.clone())
+        .by_weekday(days)
+        .by_hour(recur.by_hour.clone())
+        .by_minute(recur.by_minute.clone())
+        .by_second(recur.by_second.clone()))
+}
+
+/// Whether `date` is the `day` of its month (`-1FR`: the last Friday).
+fn is_month_weekday(date: NaiveDate, day: &WeekdayNum) -> bool {
+    if date.weekday() != day.weekday {
+        return false;
+    }
+    let Some(n) = day.ordinal else { return true };
+    let index = i32::try_from(date.day0() / 7).unwrap_or(0) + 1;
+    let days_in_month = NaiveDate::from_ymd_opt(date.year(), date.month(), 1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .map_or(31, |next| (next - Duration::days(1)).day());
+    let from_end = -(i32::try_from((days_in_month - date.day()) / 7).unwrap_or(0) + 1);
+    i32::from(n) == if n > 0 { index } else { from_end }
+}
+
+/// The emulated MONTHLY expansion: the crate's candidates grouped by month,
+/// narrowed to the rule's BYDAY, then BYSETPOS applied per month.
+struct MonthSets<I: Iterator<Item = NaiveDateTime>> {
+    candidates: std::iter::Peekable<I>,
+    by_day: Vec<WeekdayNum>,
+    set_pos: Vec<i16>,
+    ready: std::vec::IntoIter<NaiveDateTime>,
+}
+
+impl<I: Iterator<Item = NaiveDateTime>> Iterator for MonthSets<I> {
+    type Item = NaiveDateTime;
+
+    fn next(&mut self) -> Option<NaiveDateTime> {
+        let mut misses = 0;
+        loop {
+            if let Some(at) = self.ready.next() {
+                return Some(at);
+            }
+            let first = self.candidates.next()?;
+            let month = (first.year(), first.month());
+            let mut set = vec![first];
+            while let Some(at) = self
+                .candidates
+                .next_if(|at| (at.year(), at.month()) == month)
+            {
+                set.push(at);
+            }
+            let total = set.len();
+            set.retain(|at| self.by_day.iter().any(|d| is_month_weekday(at.date(), d)));
+            if !self.set_pos.is_empty() {
+                let len = i64::try_from(set.len()).unwrap_or(i64::MAX);
+                let mut picked: Vec<NaiveDateTime> = self
+                    .set_pos
+                    .iter()
+                    .filter_map(|&p| {
+                        let p = i64::from(p);
+                        let index = if p > 0 { p - 1 } else { len + p };
+                        usize::try_from(index)
+                            .ok()
+                            .and_then(|i| set.get(i).copied())
+                    })
+                    .collect();
+                picked.sort_unstable();
+                picked.dedup();
+                set = picked;
+            }
+            if set.is_empty() {
+                misses += total;
+                if misses > EMULATION_MISSES {
+                    return None;
+                }
+            }
+            self.ready = set.into_iter();
+        }
+    }
+}
+
+/// Wall times placed in a zone, reordered and deduplicated: a wall time in a
+/// gap moves forward by the gap, past later wall times, so instants are held
+/// back until no later wall time can land before them.
+struct Placed {
+    walls: Box<dyn Iterator<Item = NaiveDateTime>>,
+    tz: chrono_tz::Tz,
+    pending: BTreeSet<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    done: bool,
+}
+
+/// More than the spread of UTC offsets (−12:00…+14:00): a wall time `w`
+/// lands within this of `w` read as UTC.
+const PLACEMENT_SLACK_HOURS: i64 = 30;
+
+impl Iterator for Placed {
+    type Item = DateTime<Utc>;
+
+    fn next(&mut self) -> Option<DateTime<Utc>> {
+        loop {
+            if let Some(&first) = self.pending.first() {
+                let settled = self.done
+                    || self.pending.last().is_some_and(|&last| {
+                        last - first > Duration::hours(2 * PLACEMENT_SLACK_HOURS)
+                    });
+                if settled {
+                    self.pending.pop_first();
+                    if self.last.is_some_and(|last| last >= first) {
+                        continue;
+                    }
+                    self.last = Some(first);
+                    return Some(first);
+                }
+            } else if self.done {
+                return None;
+            }
+            match self.walls.next() {
+                Some(wall) => {
+                    self.pending.insert(resolve_local(self.tz, wall, false));
+                }
+                None => self.done = true,
+            }
+        }
     }
 }
 
@@ -286,27 +561,74 @@ fn truncate_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     at.with_nanosecond(0).unwrap_or(at)
 }
 
+/// The last year of chrono-tz's transition tables: its generator writes
+/// explicit transitions through 2099 and then keeps the last offset forever,
+/// ignoring the zone's recurring rule (the POSIX TZ string at the end of a
+/// TZif file). Later dates are mapped to a year with the same calendar.
+const TABLE_LAST_YEAR: i32 = 2098;
+
+/// For a date after the tables end, the number of days to a date of the same
+/// month and day in a year at most [`TABLE_LAST_YEAR`] that starts on the same
+/// weekday and has the same length, so every rule of the form "last Sunday of
+/// March" or "March 25" falls on the same month and day; 0 otherwise.
+fn table_shift(date: NaiveDate) -> i64 {
+    let year = date.year();
+    if year <= TABLE_LAST_YEAR {
+        return 0;
+    }
+    let shape = |y: i32| {
+        let jan1 = NaiveDate::from_ymd_opt(y, 1, 1).map(|d| d.weekday());
+        let leap = NaiveDate::from_ymd_opt(y, 2, 29).is_some();
+        (jan1, leap)
+    };
+    let wanted = shape(year);
+    let Some(twin) = (TABLE_LAST_YEAR - 40..=TABLE_LAST_YEAR)
+        .rev()
+        .find(|&y| shape(y) == wanted)
+    else {
+        return 0;
+    };
+    let Some(mapped) = NaiveDate::from_ymd_opt(twin, date.month(), date.day()) else {
+        return 0;
+    };
+    (date - mapped).num_days()
+}
+
+/// The offset (seconds east of UTC) of `tz` at the instant `utc`, following
+/// the zone's recurring rule past the end of chrono-tz's tables.
+fn offset_at(tz: chrono_tz::Tz, utc: NaiveDateTime) -> i32 {
+    let shift = Duration::days(table_shift(utc.date()));
+    let offset = tz.offset_from_utc_datetime(&(utc - shift));
+    chrono::Offset::fix(&offset).local_minus_utc()
+}
+
+/// The wall time in `tz` at the instant `at`.
+fn local_wall(tz: chrono_tz::Tz, at: DateTime<Utc>) -> NaiveDateTime {
+    let utc = at.naive_utc();
+    utc + Duration::seconds(i64::from(offset_at(tz, utc)))
+}
+
 /// A local wall time in `tz` as an instant. A time that occurs twice takes the
 /// first (or, with `latest`, the second); a time inside a gap is read with the
 /// UTC offset in effect before the gap (RFC 5545 §3.3.5), e.g. 02:30 on the
-/// Europe/Berlin spring-forward day is 01:30Z = 03:30 CEST.
-fn resolve_local(tz: chrono_tz::Tz, local: NaiveDateTime, latest: bool) -> DateTime<chrono_tz::Tz> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(at) => at,
+/// Europe/Berlin spring-forward day is 01:30Z = 03:30 CEST. Past the end of
+/// chrono-tz's tables the zone's recurring rule is followed (see
+/// [`table_shift`]).
+fn resolve_local(tz: chrono_tz::Tz, local: NaiveDateTime, latest: bool) -> DateTime<Utc> {
+    let shift = Duration::days(table_shift(local.date()));
+    let mapped = local - shift;
+    let at = match tz.from_local_datetime(&mapped) {
+        LocalResult::Single(at) => at.with_timezone(&Utc),
         LocalResult::Ambiguous(first, second) => {
-            if latest {
-                second
-            } else {
-                first
-            }
+            if latest { second } else { first }.with_timezone(&Utc)
         }
         LocalResult::None => {
             // The offset a day earlier is the one before the gap (no zone has
             // two transitions within a day).
-            let before = tz.offset_from_utc_datetime(&(local - Duration::days(1)));
+            let before = tz.offset_from_utc_datetime(&(mapped - Duration::days(1)));
             let offset = chrono::Offset::fix(&before);
-            let utc = local - Duration::seconds(i64::from(offset.local_minus_utc()));
-            tz.from_utc_datetime(&utc)
+            (mapped - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc()
         }
-    }
+    };
+    at + shift
 }

@@ -25,8 +25,10 @@
 //! - BYSECOND is 0..=59 (no leap second 60);
 //! - BYSETPOS is within ±366 (YEARLY, DAILY), ±31 (MONTHLY), ±53 (WEEKLY),
 //!   ±24 (HOURLY), never 0;
-//! - a numbered BYDAY is -4..=5 with MONTHLY (so no `-5MO`) and -52..=53 with
-//!   YEARLY (so no `-53MO`);
+//! - a numbered BYDAY is -52..=53 with YEARLY (so no `-53MO`); with MONTHLY
+//!   it is -5..=5 as RFC 5545 allows, although the crate only takes -4..=5:
+//!   [`crate::recurrence`] evaluates `-5MO` itself (the first Monday of a
+//!   month with five Mondays);
 //! - `BYWEEKDAY` is accepted as another name for `BYDAY`;
 //! - numbers are read like Rust's `str::parse`: leading zeros and a leading
 //!   `+` are fine (`BYHOUR=+09`), a `-` only where negative values exist.
@@ -498,7 +500,9 @@ fn check_combinations(rule: &Recur) -> Result<(), String> {
     for day in &rule.by_day {
         let Some(n) = day.ordinal else { continue };
         let (low, high) = match freq {
-            Freq::Monthly => (-4, 5),
+            // RFC 5545 §3.3.10: "+n"/"-n" is the nth occurrence within the
+            // month, and a month has at most five of each weekday.
+            Freq::Monthly => (-5, 5),
             Freq::Yearly if rule.by_week_no.is_empty() => (-52, 53),
             Freq::Yearly => {
                 return Err(invalid(format!(

@@ -101,6 +101,11 @@ pub struct Recurrence {
     pub series_id: Uuid,
     /// 1-based position of this task in its series.
     pub occurrence: u32,
+    /// The series' first due date (RFC 5545 DTSTART), kept on later
+    /// occurrences so each is computed from it (`crate::recurrence`); absent
+    /// on the first occurrence and on tasks stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtstart: Option<DateTime<Utc>>,
 }
 
 /// A task as the API serves it and as state and events carry it.
@@ -199,6 +204,7 @@ impl Task {
                 from: r.from,
                 series_id: Some(r.series_id),
                 occurrence: Some(r.occurrence),
+                dtstart: r.dtstart,
             }),
         }
     }
@@ -226,6 +232,7 @@ impl Task {
             occurrence: r.occurrence.unwrap_or(1),
             rrule: r.rrule,
             from: r.from,
+            dtstart: r.dtstart,
         });
     }
 

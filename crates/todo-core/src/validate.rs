@@ -82,6 +82,10 @@ pub struct RecurrenceInput {
     pub series_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrence: Option<u32>,
+    /// RFC 3339: the series' first due date (RFC 5545 DTSTART), which later
+    /// occurrences are computed from (`crate::recurrence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtstart: Option<String>,
 }
 
 /// Validated, normalised editable fields of a task.
@@ -104,6 +108,8 @@ pub struct RecurrenceFields {
     /// `None` on a new series: the task's own id becomes the series id.
     pub series_id: Option<Uuid>,
     pub occurrence: Option<u32>,
+    /// The series' first due date; `None` on the first occurrence.
+    pub dtstart: Option<DateTime<Utc>>,
 }
 
 /// Editable top-level members of a task body, as spelled in JSON.
@@ -129,7 +135,7 @@ pub const READ_ONLY_FIELDS: [&str; 6] = [
 ];
 
 const REMINDER_FIELDS: [&str; 2] = ["before", "channels"];
-const RECURRENCE_FIELDS: [&str; 4] = ["rrule", "from", "seriesId", "occurrence"];
+const RECURRENCE_FIELDS: [&str; 5] = ["rrule", "from", "seriesId", "occurrence", "dtstart"];
 
 /// Longest value echoed back inside an error message.
 const ECHO_MAX_CHARS: usize = 64;
@@ -170,6 +176,7 @@ pub fn task_input_from_value(value: &Value) -> Result<TaskInput, Problem> {
             from: member(r, "from", "recurrence.from")?,
             series_id: member(r, "seriesId", "recurrence.seriesId")?,
             occurrence: member(r, "occurrence", "recurrence.occurrence")?,
+            dtstart: member(r, "dtstart", "recurrence.dtstart")?,
         }),
         Some(other) => return Err(not_an_object("recurrence", other)),
     };
@@ -458,11 +465,16 @@ pub fn validate(input: TaskInput) -> Result<TaskFields, Vec<FieldError>> {
         if r.occurrence == Some(0) {
             fail("recurrence.occurrence", "must be at least 1".into());
         }
+        let dtstart = r
+            .dtstart
+            .as_deref()
+            .and_then(|d| parse_timestamp(d).map_err(|e| fail("recurrence.dtstart", e)).ok());
         RecurrenceFields {
             rrule,
             from,
             series_id: r.series_id,
             occurrence: r.occurrence,
+            dtstart,
         }
     });
 

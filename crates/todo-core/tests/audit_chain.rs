@@ -350,6 +350,7 @@ fn largest_task(c: char) -> Task {
         from: RecurrenceFrom::Completion,
         series_id: Uuid::from_u128(u128::MAX),
         occurrence: u32::MAX,
+        dtstart: None,
     });
     task
 }

@@ -453,6 +453,7 @@ fn changed_fields_lists_every_difference_in_fixed_order() {
         from: Default::default(),
         series_id: after.id,
         occurrence: 1,
+        dtstart: None,
     });
     after.timezone = "Asia/Tokyo".into();
     after.description = "d".into();

@@ -36,6 +36,7 @@ fn task(rrule: &str, from: RecurrenceFrom, due: Option<&str>, tz: &str) -> Task 
             from,
             series_id: series_id(),
             occurrence: 1,
+            dtstart: None,
         }),
         completed_at: None,
         created_at: created,
@@ -228,8 +229,10 @@ fn dst_keeps_local_wall_time() {
 
 /// 02:30 does not exist in Europe/Berlin on 2026-03-29 (02:00 CET → 03:00 CEST).
 /// RFC 5545 §3.3.5: read it with the offset before the gap, i.e. 02:30 CET =
-/// 01:30Z = 03:30 CEST. The occurrence after that is computed from 03:30 local,
-/// so without BYHOUR the series stays at 03:30; BYHOUR/BYMINUTE pin 02:30.
+/// 01:30Z = 03:30 CEST. A task stored without `recurrence.dtstart` (before it
+/// existed) is its own anchor, so without BYHOUR such a series stays at 03:30;
+/// BYHOUR/BYMINUTE pin 02:30. Series created now carry their anchor
+/// (`series_returns_to_its_wall_time_after_a_gap`).
 #[test]
 fn dst_gap_instance_moves_to_after_the_gap() {
     assert_chain(
@@ -708,4 +711,211 @@ fn preview_count_bounds() {
     // bad inputs
     assert!(preview("FREQ=MINUTELY", start, "UTC", 3).is_err());
     assert!(preview("FREQ=DAILY", start, "Not/AZone", 3).is_err());
+}
+
+/// The series the user gets by completing each occurrence: every next task is
+/// created from `next_task_input` exactly as task-api does (validated, then
+/// `Task::create`), then completed at its due time. Returns the due dates,
+/// the first one included.
+fn completed_series(first: Task, n: usize) -> Vec<DateTime<Utc>> {
+    let mut task = first;
+    let mut dues = vec![task.due_at.expect("a due date")];
+    for i in 1..n {
+        let Some(input) = next_task_input(&task).expect("next occurrence") else {
+            break;
+        };
+        let fields = todo_core::validate::validate(input).expect("task-api accepts the next task");
+        let id = Uuid::from_u128(i as u128);
+        let mut next = Task::create(id, fields, at("2026-01-01T00:00:00Z"));
+        let due = next.due_at.expect("a due date");
+        next.complete(due.max(next.updated_at));
+        dues.push(due);
+        task = next;
+    }
+    dues
+}
+
+fn first_task(rrule: &str, due: &str, tz: &str) -> Task {
+    let mut t = due_task(rrule, due, tz);
+    t.completed_at = t.due_at;
+    t
+}
+
+/// Issue 14 item 1: the next occurrence comes from the series' anchor (its
+/// first due date, as a local wall time) and not from the previous due date,
+/// which a DST gap may have moved: RFC 5545 gives 02:30 CET, 03:30 CEST on the
+/// gap day (§3.3.5), then 02:30 CEST again.
+#[test]
+fn series_returns_to_its_wall_time_after_a_gap() {
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "FREQ=DAILY",
+            "Europe/Berlin",
+            "2027-03-27T01:30:00Z",
+            &[
+                "2027-03-27T01:30:00Z",
+                "2027-03-28T01:30:00Z",
+                "2027-03-29T00:30:00Z",
+                "2027-03-30T00:30:00Z",
+            ],
+        ),
+        // New York springs forward on 2027-03-14 at 02:00 EST
+        (
+            "FREQ=DAILY",
+            "America/New_York",
+            "2027-03-13T07:30:00Z",
+            &[
+                "2027-03-13T07:30:00Z",
+                "2027-03-14T07:30:00Z",
+                "2027-03-15T06:30:00Z",
+            ],
+        ),
+        (
+            "FREQ=WEEKLY",
+            "America/New_York",
+            "2027-03-07T07:30:00Z",
+            &[
+                "2027-03-07T07:30:00Z",
+                "2027-03-14T07:30:00Z",
+                "2027-03-21T06:30:00Z",
+            ],
+        ),
+        // Lord Howe moves 30 minutes, 02:00 → 02:30 (+10:30 → +11), on 2027-10-03
+        (
+            "FREQ=DAILY",
+            "Australia/Lord_Howe",
+            "2027-10-01T15:45:00Z",
+            &[
+                "2027-10-01T15:45:00Z",
+                "2027-10-02T15:45:00Z",
+                "2027-10-03T15:15:00Z",
+            ],
+        ),
+    ];
+    for (rrule, tz, first, expected) in cases {
+        let dues = completed_series(first_task(rrule, first, tz), expected.len());
+        let expected: Vec<_> = expected.iter().map(|s| at(s)).collect();
+        assert_eq!(dues, expected, "{rrule} in {tz} from {first}");
+        // …and it is what the preview promised.
+        assert_eq!(
+            preview(rrule, at(first), tz, expected.len()),
+            Ok(expected.clone()),
+            "{rrule} in {tz}: preview"
+        );
+    }
+}
+
+/// The anchor travels with the series: the second occurrence carries the
+/// first one's due date as `recurrence.dtstart`.
+#[test]
+fn next_occurrence_carries_the_series_anchor() {
+    let first = first_task("FREQ=DAILY", "2027-03-27T01:30:00Z", "Europe/Berlin");
+    let input = next_task_input(&first).unwrap().unwrap();
+    assert_eq!(
+        input.recurrence.unwrap().dtstart.as_deref(),
+        Some("2027-03-27T01:30:00Z")
+    );
+    // from completion anchors on each completion, so no dtstart
+    let mut t = task(
+        "FREQ=DAILY",
+        RecurrenceFrom::Completion,
+        Some("2027-03-27T01:30:00Z"),
+        "UTC",
+    );
+    t.completed_at = Some(at("2027-03-27T02:00:00Z"));
+    let input = next_task_input(&t).unwrap().unwrap();
+    assert_eq!(input.recurrence.unwrap().dtstart, None);
+}
+
+/// Issue 14 item 2: chrono-tz's tables end in 2099 and then keep the last
+/// offset; the zone's recurring rule continues (New York: EDT in July).
+#[test]
+fn dst_after_2099_follows_the_zone_rule() {
+    assert_chain(
+        "FREQ=YEARLY;BYMONTH=7",
+        "America/New_York",
+        &[
+            "2098-07-01T13:00:00Z",
+            "2099-07-01T13:00:00Z",
+            "2100-07-01T13:00:00Z",
+            "2101-07-01T13:00:00Z",
+        ],
+    );
+    assert_chain(
+        "FREQ=YEARLY;BYMONTH=1",
+        "America/New_York",
+        &[
+            "2099-01-01T14:00:00Z",
+            "2100-01-01T14:00:00Z",
+            "2101-01-01T14:00:00Z",
+        ],
+    );
+    // the gap on the second Sunday of March 2100 (March 14): 02:30 → 03:30 EDT
+    assert_eq!(
+        preview(
+            "FREQ=DAILY",
+            at("2100-03-13T07:30:00Z"),
+            "America/New_York",
+            3
+        ),
+        Ok(vec![
+            at("2100-03-13T07:30:00Z"),
+            at("2100-03-14T07:30:00Z"),
+            at("2100-03-15T06:30:00Z"),
+        ])
+    );
+    // southern hemisphere: Sydney is on AEDT (+11) in January 2101
+    assert_chain(
+        "FREQ=YEARLY",
+        "Australia/Sydney",
+        &[
+            "2099-01-15T22:00:00Z",
+            "2100-01-15T22:00:00Z",
+            "2101-01-15T22:00:00Z",
+        ],
+    );
+}
+
+/// Issue 14 item 3: `-5MO` with MONTHLY is the fifth-last Monday, i.e. the
+/// first Monday of a month that has five.
+#[test]
+fn monthly_fifth_last_weekday() {
+    // Months of 2027 with five Mondays: March (1), May (3), August (2), November (1)
+    assert_eq!(
+        preview(
+            "FREQ=MONTHLY;BYDAY=-5MO",
+            at("2027-01-01T09:00:00Z"),
+            "UTC",
+            4
+        ),
+        Ok(vec![
+            at("2027-03-01T09:00:00Z"),
+            at("2027-05-03T09:00:00Z"),
+            at("2027-08-02T09:00:00Z"),
+            at("2027-11-01T09:00:00Z"),
+        ])
+    );
+    // with BYSETPOS: the last of (the fifth-last Monday, the last Friday)
+    assert_eq!(
+        preview(
+            "FREQ=MONTHLY;BYDAY=-5MO,-1FR;BYSETPOS=1",
+            at("2027-02-01T09:00:00Z"),
+            "UTC",
+            3
+        ),
+        Ok(vec![
+            at("2027-02-26T09:00:00Z"),
+            at("2027-03-01T09:00:00Z"),
+            at("2027-04-30T09:00:00Z"),
+        ])
+    );
+    assert_chain(
+        "FREQ=MONTHLY;BYDAY=-5MO;COUNT=3",
+        "Europe/Berlin",
+        &[
+            "2027-03-01T08:00:00Z",
+            "2027-05-03T07:00:00Z",
+            "2027-08-02T07:00:00Z",
+        ],
+    );
 }
