@@ -1,8 +1,9 @@
 //! The list engine behind `GET /api/tasks` and `GET /api/tags`.
 //!
-//! It works on the user's index ([`TaskSummary`] per task) so a list costs one
-//! state read; pagination is keyset-based with an opaque cursor, so every item
-//! appears exactly once across pages even while the order ties.
+//! It works on the user's index ([`TaskSummary`] per task) so a list reads no
+//! full task it does not return; pagination is keyset-based with an opaque
+//! cursor, so every item appears exactly once across pages even while the
+//! order ties.
 //!
 //! Semantics (documented for the README/OpenAPI):
 //! - All filters are combined with AND. `priority` is a set (any of the listed
@@ -22,9 +23,14 @@
 //! - `limit` 1..=200 (default 50). `cursor` is opaque (base64url): it encodes the
 //!   last returned item's sort key and id plus a fingerprint of the filters and
 //!   sort. The next page holds the items strictly after that position, so
-//!   inserts and deletes between pages neither repeat nor skip items. `limit`
-//!   may change between pages; any filter or sort change → 400. `total` counts
-//!   every matching task (not only those after the cursor).
+//!   inserts and deletes between pages neither repeat nor skip items, nor do
+//!   edits under an immutable sort (`createdAt`). Under a sort on a mutable
+//!   field an edit can move a not-yet-seen task before the cursor (it is then
+//!   not shown) or a seen one after it (shown again): keyset paging reads the
+//!   tasks as they are, and no snapshot of their earlier sort keys is kept
+//!   (README "What paging guarantees"). `limit` may change between pages; any
+//!   filter or sort change → 400. `total` counts every matching task (not
+//!   only those after the cursor).
 //! - Errors: unknown parameters, a repeated single-valued parameter or a bad
 //!   value → 400 `/problems/bad-request` whose `errors` name each parameter
 //!   (`field`) with the allowed values (`message`).

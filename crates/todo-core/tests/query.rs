@@ -1206,3 +1206,50 @@ proptest! {
         prop_assert!(deleted.iter().all(|d| got.contains(d)));
     }
 }
+
+/// README "What paging guarantees": under the (immutable) creation-order
+/// sorts, editing tasks between pages neither repeats nor skips any; under a
+/// mutable sort, a task whose key moves behind the cursor is not shown again
+/// and `total` still counts it — exactly as documented.
+#[test]
+fn edits_between_pages_keep_createdat_paging_exact_and_move_tasks_under_mutable_sorts() {
+    let tasks: Vec<TaskSummary> = (0..10u128)
+        .map(|n| {
+            let mut t = task(n, &format!("t{n}"));
+            t.created_at = at(n as i64);
+            t.updated_at = at(n as i64);
+            t
+        })
+        .collect();
+    // Oldest first, 4 per page; between the pages every unseen task is
+    // edited (its updatedAt jumps to the latest).
+    let mut current = tasks.clone();
+    let mut query = parse("sort=createdAt&limit=4");
+    let mut seen = Vec::new();
+    loop {
+        let page = list(&current, &query, at(100)).unwrap();
+        seen.extend(page.ids.iter().copied());
+        for t in current.iter_mut().filter(|t| !seen.contains(&t.id)) {
+            t.updated_at = at(50);
+            t.version += 1;
+        }
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, tasks.iter().map(|t| t.id).collect::<Vec<_>>());
+
+    // Newest change first: editing a task not yet seen moves it before the
+    // cursor, so the remaining pages do not show it, though `total` counts it.
+    let mut current = tasks.clone();
+    let first = list(&current, &parse("sort=-updatedAt&limit=4"), at(100)).unwrap();
+    assert_eq!(first.ids, [id(9), id(8), id(7), id(6)]);
+    current[2].updated_at = at(60); // task 2, not seen yet
+    let mut query = parse("sort=-updatedAt&limit=4");
+    query.cursor = first.next_cursor;
+    let rest = list(&current, &query, at(100)).unwrap();
+    assert_eq!(rest.total, 10);
+    assert_eq!(rest.ids, [id(5), id(4), id(3), id(1)]);
+    assert!(!rest.ids.contains(&id(2)), "moved before the cursor");
+}
