@@ -227,7 +227,8 @@ fn agrees_with_the_rrule_crate_and_with_completing_occurrences() {
     while generated < RULES {
         let text = rule(&mut rng);
         let zone = *rng.pick(ZONES);
-        let local = NaiveDateTime::parse_from_str(*rng.pick(ANCHORS), "%Y-%m-%dT%H:%M:%S").unwrap();
+        let anchor_text: &str = rng.pick(ANCHORS);
+        let local = NaiveDateTime::parse_from_str(anchor_text, "%Y-%m-%dT%H:%M:%S").unwrap();
         let Ok(recur) = parse(&text) else {
             refused += 1;
             continue;
