@@ -20,6 +20,7 @@
 mod client;
 mod data;
 mod instlog;
+mod sse_latency;
 mod stats;
 
 use std::net::SocketAddr;
@@ -104,6 +105,11 @@ struct Cli {
     /// How long to wait for the gateway to become healthy, in seconds.
     #[arg(long, default_value_t = 30.0)]
     wait: f64,
+    /// Changes whose change -> SSE event latency is measured after the
+    /// scenarios, one at a time 0.5–2.5 s apart (needs sync-relay hosted);
+    /// 0 skips it [default: 60, with --quick 20].
+    #[arg(long)]
+    sse_changes: Option<usize>,
 }
 
 /// What a scenario requests.
@@ -533,6 +539,23 @@ async fn run(cli: Cli) -> Result<()> {
         });
     }
     print_report(&outcomes, log.is_some());
+
+    // Live updates: how long after a create answers its change arrives on
+    // another open stream of the same user.
+    let sse_changes = cli.sse_changes.unwrap_or(if cli.quick { 20 } else { 60 });
+    if sse_changes > 0 {
+        let token = token(&cli, &format!("bench-sse-{}", std::process::id()))?;
+        let options = sse_latency::Options {
+            changes: sse_changes,
+            ..Default::default()
+        };
+        match sse_latency::measure(addr, &token, &options).await {
+            Ok(report) => print!("\n{report}"),
+            Err(err) => {
+                println!("\nchange -> SSE event: not measured ({err:#}; is sync-relay hosted?)")
+            }
+        }
+    }
     Ok(())
 }
 
