@@ -227,7 +227,7 @@ fn agrees_with_the_rrule_crate_and_with_completing_occurrences() {
     while generated < RULES {
         let text = rule(&mut rng);
         let zone = *rng.pick(ZONES);
-        let anchor_text: &str = rng.pick(ANCHORS);
+        let anchor_text = *rng.pick(ANCHORS);
         let local = NaiveDateTime::parse_from_str(anchor_text, "%Y-%m-%dT%H:%M:%S").unwrap();
         let Ok(recur) = parse(&text) else {
             refused += 1;
