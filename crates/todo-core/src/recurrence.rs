@@ -32,13 +32,18 @@
 //!
 //! # How the next occurrence is found
 //!
-//! Each task carries only its own `dueAt`, not the series' first date, so the
-//! rule is re-evaluated with `DTSTART` = the current occurrence:
+//! The `rrule` crate expands the rule in *floating* time (UTC standing for the
+//! wall clock), from the series' anchor as a local wall time; each wall time
+//! is then placed in the task's zone here (gaps, folds, and past 2099 the
+//! zone's recurring rule: chrono-tz's tables stop at 2099).
 //!
-//! - `from: due`: `DTSTART` = the task's `dueAt` seen in its timezone; the next
-//!   due date is the first instance strictly after `dueAt`. Instances are
-//!   generated in local wall time, so a weekly 09:00 Europe/Berlin task stays at
-//!   09:00 local across DST (the UTC instant moves by an hour).
+//! - `from: due`: the anchor (RFC 5545 DTSTART) is the series' first due date,
+//!   `recurrence.dtstart` (set on every later occurrence by
+//!   [`next_task_input`]; a task without it, i.e. the first occurrence or one
+//!   stored before the field existed, is its own anchor). The next due date is
+//!   the first instance strictly after the current `dueAt`, so a DST gap that
+//!   moved one occurrence does not move the following ones, and an occurrence
+//!   whose `dueAt` was edited is followed by the first instance after it.
 //! - `from: completion`: `DTSTART` = the *local date of completion* at the local
 //!   time-of-day of `dueAt` (at the completion's time-of-day, truncated to the
 //!   minute, when the task has no `dueAt`). The next due date is the first
@@ -59,11 +64,12 @@
 //!
 //! A wall time that does not exist (02:30 on the day clocks spring forward in
 //! Europe/Berlin) is read with the UTC offset in effect before the gap
-//! (RFC 5545 §3.3.5), i.e. it becomes 03:30 CEST. Because the following
-//! occurrence is computed from that `dueAt`, a series without `BYHOUR` then
-//! continues at 03:30; pin the wall time with `BYHOUR=2;BYMINUTE=30` to return
-//! to 02:30 the next day. A wall time that occurs twice (fall back) is the
-//! first of the two.
+//! (RFC 5545 §3.3.5), i.e. it becomes 03:30 CEST; the next day the series is
+//! at 02:30 again, because every instance comes from the anchor's wall time.
+//! Two wall times that land on one instant (BYHOUR=2,3 at :30 on that day)
+//! are one instance (the recurrence *set*). A wall time that occurs twice
+//! (fall back) is the first of the two. `from: completion` takes the time of
+//! day from the current `dueAt`, which a gap may have moved.
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
