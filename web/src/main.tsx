@@ -11,10 +11,14 @@ import { fromRrule, toRrule, WEEKDAY_NAMES, WEEKDAYS } from './recurrence';
 import type { Rule } from './recurrence';
 import { connectSync } from './sync';
 import { formatInstant, instantToWall, localZone, relative, wallToInstant } from './time';
+import { appendPage, filtersFromSearch, filtersToSearch, isUnfiltered, listParams, PRIORITIES, SORTS } from './view';
+import type { Filters } from './view';
 import './styles.css';
 
 const TOKEN_KEY = 'todo.token';
-const PRIORITIES: Priority[] = ['low', 'medium', 'high', 'urgent'];
+/** Tasks per "Load more"; the API allows 1–200 per request. */
+const PAGE = 100;
+const MAX_LIMIT = 200;
 const REMINDERS: [string, string][] = [
   ['', 'No reminder'],
   ['PT1M', '1 minute before'],
@@ -24,14 +28,6 @@ const REMINDERS: [string, string][] = [
   ['PT1H', '1 hour before'],
   ['P1D', '1 day before'],
   ['P1W', '1 week before'],
-];
-const SORTS: [string, string][] = [
-  ['-createdAt', 'Newest first'],
-  ['createdAt', 'Oldest first'],
-  ['dueAt', 'Due date'],
-  ['-priority', 'Priority (high first)'],
-  ['title', 'Title (A–Z)'],
-  ['-updatedAt', 'Recently updated'],
 ];
 
 interface Toast {
@@ -92,21 +88,18 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
   );
 }
 
-interface Filters {
-  status: string;
-  priority: string;
-  tag: string;
-  q: string;
-  sort: string;
-}
-
 function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
   const api = useMemo(() => new Api(token, onSignOut), [token, onSignOut]);
   const user = tokenSubject(token);
-  const [filters, setFilters] = useState<Filters>({ status: '', priority: '', tag: '', q: '', sort: '-createdAt' });
-  const [search, setSearch] = useState('');
+  // The view comes from the address bar (a reload or a shared link).
+  const [filters, setFilters] = useState<Filters>(() => filtersFromSearch(location.search));
+  const [search, setSearch] = useState(filters.q);
   const [tasks, setTasks] = useState<Task[] | null>(null);
   const [total, setTotal] = useState(0);
+  // The next page's cursor and the list query it belongs to (a cursor is
+  // valid only with the filters and sort it came from).
+  const [more, setMore] = useState<{ cursor: string; query: string } | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
   const [tags, setTags] = useState<{ tag: string; count: number }[]>([]);
   const [editing, setEditing] = useState<Task | 'new' | null>(null);
   const [history, setHistory] = useState<Task | null>(null);
@@ -116,6 +109,24 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
   const [live, setLive] = useState<'live' | 'connecting' | 'offline'>('connecting');
   const tasksRef = useRef<Task[] | null>(null);
   tasksRef.current = tasks;
+  /** How many tasks the user has paged to: a refetch fetches that many again. */
+  const wantRef = useRef(PAGE);
+  /** Tasks created live that lie beyond the loaded pages: kept at the top until their page is loaded. */
+  const pinnedRef = useRef(new Set<string>());
+  /** Bumped when the view (filters, search, sort) changes: older page loads are dropped. */
+  const viewRef = useRef(0);
+  /** Index of the task to focus once it is rendered (the first one "Load more" brought). */
+  const focusRef = useRef<number | null>(null);
+  const listRef = useRef<HTMLUListElement>(null);
+  const loadingMoreRef = useRef(false);
+  /**
+   * `createdAt` (ms) of the user's newest task when the view was first
+   * loaded: a live "created" for an older task (its event can arrive late)
+   * belongs to its page, not at the top.
+   */
+  const newestRef = useRef<number | null>(null);
+  /** How the next filter change is recorded in the history: a select pushes, typing a search replaces. */
+  const historyMode = useRef<'push' | 'replace'>('replace');
 
   const toast = useCallback((text: string, kind: Toast['kind'] = 'info') => {
     const id = Date.now() + Math.random();
@@ -123,36 +134,127 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
     window.setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'reminder' ? 10_000 : kind === 'error' ? 6_000 : 3_000);
   }, []);
 
-  // Debounced search box → filter.
+  // Debounced search box → filter (the URL is replaced, not pushed, while typing).
   useEffect(() => {
     const t = window.setTimeout(() => setFilters((f) => (f.q === search ? f : { ...f, q: search })), 250);
     return () => window.clearTimeout(t);
   }, [search]);
 
+  // Filters → address bar; back/forward → filters.
+  useEffect(() => {
+    const query = filtersToSearch(filters);
+    if (query !== location.search) {
+      const url = `${location.pathname}${query}${location.hash}`;
+      if (historyMode.current === 'push') window.history.pushState(null, '', url);
+      else window.history.replaceState(null, '', url);
+    }
+    historyMode.current = 'replace';
+  }, [filters]);
+  useEffect(() => {
+    const onPop = () => {
+      const f = filtersFromSearch(location.search);
+      historyMode.current = 'replace';
+      setSearch(f.q);
+      setFilters(f);
+    };
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  // (Re)fetches the list as far as the user has paged (`wantRef`), in
+  // requests of at most 200, and the tags. Only the latest load may set the
+  // list: an older one (other filters, or a refetch started before a change)
+  // can finish later.
   const loadSeq = useRef(0);
   const load = useCallback(async () => {
-    const params = new URLSearchParams({ limit: '200', sort: filters.sort });
-    if (filters.status) params.set('status', filters.status);
-    if (filters.priority) params.set('priority', filters.priority);
-    if (filters.tag) params.append('tag', filters.tag);
-    if (filters.q.trim()) params.set('q', filters.q.trim());
-    // Only the latest request may set the list: an older one (other filters,
-    // or a refetch started before a change) can finish later.
     const seq = ++loadSeq.current;
+    const want = wantRef.current;
+    const base = listParams(filters);
+    const first = newestRef.current === null;
     try {
-      const [list, tagList] = await Promise.all([api.listTasks(params), api.tags()]);
+      const tagList = api.tags();
+      const newest =
+        first && isUnfiltered(filters) && filters.sort !== '-createdAt'
+          ? api.listTasks(new URLSearchParams({ sort: '-createdAt', limit: '1' })).then((r) => r.items)
+          : null;
+      let items: Task[] = [];
+      let total = 0;
+      let cursor: string | null = null;
+      do {
+        const params = new URLSearchParams(base);
+        params.set('limit', String(Math.min(MAX_LIMIT, want - items.length)));
+        if (cursor) params.set('cursor', cursor);
+        const page = await api.listTasks(params);
+        if (seq !== loadSeq.current) return;
+        items = appendPage(items, page.items);
+        total = page.total;
+        cursor = page.nextCursor ?? null;
+      } while (cursor && items.length < want);
+      const tagItems = (await tagList).items;
+      const newestItems = newest ? await newest : items;
       if (seq !== loadSeq.current) return;
-      setTasks(list.items);
-      setTotal(list.total);
-      setTags(tagList.items);
+      if (first && newestRef.current === null) {
+        newestRef.current = Math.max(-Infinity, ...newestItems.map((t) => Date.parse(t.createdAt)));
+      }
+      const loaded = new Set(items.map((t) => t.id));
+      for (const id of [...pinnedRef.current]) if (loaded.has(id)) pinnedRef.current.delete(id);
+      const pinned = (tasksRef.current ?? []).filter((t) => pinnedRef.current.has(t.id));
+      setTasks([...pinned, ...items]);
+      setTotal(total);
+      setMore(cursor ? { cursor, query: base.toString() } : null);
+      setTags(tagItems);
     } catch (err) {
-      toast(`Could not load tasks: ${(err as Error).message}`, 'error');
+      if (seq === loadSeq.current) toast(`Could not load tasks: ${(err as Error).message}`, 'error');
     }
   }, [api, filters, toast]);
   const loadRef = useRef(load);
   loadRef.current = load;
   const unfilteredRef = useRef(true);
-  unfilteredRef.current = !filters.status && !filters.priority && !filters.tag && !filters.q.trim();
+  unfilteredRef.current = isUnfiltered(filters);
+
+  /** The next page, appended; keyboard focus moves to its first task. */
+  const loadMore = async () => {
+    if (!more || loadingMoreRef.current) return;
+    loadingMoreRef.current = true;
+    setLoadingMore(true);
+    const view = viewRef.current;
+    const seq = ++loadSeq.current;
+    const shown = tasksRef.current?.length ?? 0;
+    wantRef.current += PAGE;
+    try {
+      const params = new URLSearchParams(more.query);
+      params.set('limit', String(PAGE));
+      params.set('cursor', more.cursor);
+      const page = await api.listTasks(params);
+      if (view !== viewRef.current) return;
+      if (seq === loadSeq.current) {
+        for (const t of page.items) pinnedRef.current.delete(t.id);
+        const next = appendPage(tasksRef.current ?? [], page.items);
+        focusRef.current = next.length - page.items.length;
+        setTasks(next);
+        setTotal(page.total);
+        setMore(page.nextCursor ? { cursor: page.nextCursor, query: more.query } : null);
+      } else {
+        // A refetch started meanwhile (a live change): it fetches this page too.
+        focusRef.current = shown;
+      }
+    } catch (err) {
+      if (view === viewRef.current) {
+        wantRef.current -= PAGE;
+        toast(`Could not load more tasks: ${(err as Error).message}`, 'error');
+      }
+    } finally {
+      loadingMoreRef.current = false;
+      setLoadingMore(false);
+    }
+  };
+
+  useEffect(() => {
+    const i = focusRef.current;
+    if (i === null || !tasks || tasks.length <= i) return;
+    focusRef.current = null;
+    (listRef.current?.children[i] as HTMLElement | undefined)?.focus();
+  }, [tasks]);
 
   const loadInbox = useCallback(async () => {
     try {
@@ -162,7 +264,14 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
     }
   }, [api]);
 
+  // A new view starts at its first page.
   useEffect(() => {
+    viewRef.current++;
+    wantRef.current = PAGE;
+    newestRef.current = null;
+    pinnedRef.current.clear();
+    focusRef.current = null;
+    setMore(null);
     load();
   }, [load]);
 
@@ -181,11 +290,17 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
         if (list && id) {
           const task = change.task as Task | null | undefined;
           const known = list.find((t) => t.id === id);
+          // A created task shows at the top even when more pages exist
+          // (pinned there until its own page is loaded); a change to a task
+          // that is not loaded yet is left to its page.
+          const created = (change.change ?? (change.version === 1 ? 'created' : 'updated')) === 'created';
           if (task === null) {
+            pinnedRef.current.delete(id);
             setTasks(list.filter((t) => t.id !== id));
           } else if (task && known && (change.version ?? 0) >= known.version) {
             setTasks(list.map((t) => (t.id === id ? task : t)));
-          } else if (task && !known && unfilteredRef.current) {
+          } else if (task && !known && created && unfilteredRef.current && Date.parse(task.createdAt) > (newestRef.current ?? Infinity)) {
+            pinnedRef.current.add(id);
             setTasks([task, ...list]);
           }
         }
@@ -236,7 +351,17 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
       toast(`Deleted “${task.title}”`),
     );
 
-  const set = (key: keyof Filters) => (e: JSX.TargetedEvent<HTMLSelectElement>) => setFilters({ ...filters, [key]: e.currentTarget.value });
+  const set = (key: keyof Filters) => (e: JSX.TargetedEvent<HTMLSelectElement>) => {
+    historyMode.current = 'push';
+    setFilters({ ...filters, q: search, [key]: e.currentTarget.value });
+  };
+
+  const countText =
+    tasks === null
+      ? 'Loading…'
+      : more
+        ? `Showing ${tasks.length} of ${total} tasks`
+        : `${total} task${total === 1 ? '' : 's'}`;
 
   return (
     <div class="layout">
@@ -295,13 +420,22 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <button type="button" class="primary new" onClick={() => setEditing('new')}>New task</button>
         </section>
 
-        <p class="count" aria-live="polite">{tasks === null ? 'Loading…' : `${total} task${total === 1 ? '' : 's'}`}</p>
-        <ul class="tasks" aria-label="Tasks">
+        <p class="count" id="count" aria-live="polite" aria-atomic="true">{countText}</p>
+        <ul class="tasks" aria-label="Tasks" ref={listRef} aria-busy={loadingMore}>
           {tasks?.map((task) => (
             <TaskItem key={task.id} task={task} onStatus={setStatus} onEdit={setEditing} onDelete={remove} onHistory={setHistory} />
           ))}
         </ul>
-        {tasks?.length === 0 && <p class="empty">No tasks here. Create one with “New task”.</p>}
+        {tasks?.length === 0 && (
+          <p class="empty">{isUnfiltered(filters) ? 'No tasks here. Create one with “New task”.' : 'No tasks match these filters.'}</p>
+        )}
+        {more && tasks && tasks.length > 0 && (
+          <div class="more">
+            <button type="button" onClick={loadMore} aria-describedby="count" aria-disabled={loadingMore}>
+              {loadingMore ? 'Loading…' : 'Load more'}
+            </button>
+          </div>
+        )}
       </main>
 
       {inboxOpen && (
@@ -328,6 +462,12 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           onSaved={(t, created) => {
             setEditing(null);
             toast(created ? `Created “${t.title}”` : `Saved “${t.title}”`);
+            // Shown at once, at the top, whatever page it belongs to.
+            const list = tasksRef.current ?? [];
+            if (created && unfilteredRef.current && !list.some((x) => x.id === t.id)) {
+              pinnedRef.current.add(t.id);
+              setTasks([t, ...list]);
+            }
             load();
           }}
         />
@@ -353,7 +493,7 @@ function TaskItem({ task, onStatus, onEdit, onDelete, onHistory }: {
   const done = task.status === 'completed';
   const overdue = !done && task.dueAt && Date.parse(task.dueAt) < Date.now();
   return (
-    <li class={`task ${done ? 'done' : ''}`} data-id={task.id}>
+    <li class={`task ${done ? 'done' : ''}`} data-id={task.id} tabIndex={-1}>
       <input
         type="checkbox"
         class="check"

@@ -6,8 +6,8 @@
 // retention: refetch everything.
 
 export interface SyncHandlers {
-  /** `data` of a `todo.sync.task-changed.v1` change: `{taskId, version, task}` (`task` null on delete). */
-  onTaskChange: (data: { taskId?: string; version?: number; task?: Record<string, unknown> | null }) => void;
+  /** `data` of a `todo.sync.task-changed.v1` change: `{taskId, version, change, task}` (`task` null on delete). */
+  onTaskChange: (data: { taskId?: string; version?: number; change?: string; task?: Record<string, unknown> | null }) => void;
   onNotification: (notification: Record<string, unknown>) => void;
   onReset: () => void;
   onStatus: (status: 'live' | 'connecting' | 'offline') => void;

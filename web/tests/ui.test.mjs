@@ -54,7 +54,7 @@ after(async () => {
 });
 
 /** A signed-in page in a fresh context (its own storage: a separate session). */
-async function signedIn(token, options = DESKTOP) {
+async function signedIn(token, options = DESKTOP, path = '/') {
   const context = await browser.newContext({ ...options, timezoneId: 'Europe/Berlin', locale: 'en-GB' });
   const page = await context.newPage();
   const errors = [];
@@ -63,7 +63,7 @@ async function signedIn(token, options = DESKTOP) {
     // CSP violations are console errors: the page must not cause any.
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
   });
-  await page.goto(BASE + '/');
+  await page.goto(BASE + path);
   await page.getByLabel('Access token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'New task' }).waitFor();
@@ -362,5 +362,213 @@ test('sign-in refuses a bad token', async () => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').textContent(), /not accepted/);
+  await context.close();
+});
+
+// --- A user with more tasks than one page -------------------------------
+
+/** Every task of a list query, in the server's order (pages of 200). */
+async function allTasks(token, query) {
+  const items = [];
+  let cursor = null;
+  do {
+    const q = new URLSearchParams(query);
+    q.set('limit', '200');
+    if (cursor) q.set('cursor', cursor);
+    const r = await api(token, 'GET', `/api/tasks?${q}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    items.push(...r.body.items);
+    cursor = r.body.nextCursor ?? null;
+  } while (cursor);
+  return items;
+}
+
+const titles = (page) => page.locator('li.task .title').allTextContents();
+
+/** Waits until the list shows exactly `expected` titles, in order. */
+async function expectTitles(page, expected, timeout = 10_000) {
+  try {
+    await page.waitForFunction(
+      (want) => JSON.stringify([...document.querySelectorAll('li.task .title')].map((e) => e.textContent)) === want,
+      JSON.stringify(expected),
+      { timeout },
+    );
+  } catch {
+    assert.deepEqual(await titles(page), expected);
+  }
+}
+
+async function expectCount(page, text, timeout = 10_000) {
+  try {
+    await page.waitForFunction((t) => document.querySelector('.count')?.textContent === t, text, { timeout });
+  } catch {
+    assert.equal(await page.locator('.count').textContent(), text);
+  }
+}
+
+/**
+ * The page shows the view `{q, priority, sort}`: the address bar, the
+ * controls, the count and the first page (100 tasks) in the server's order.
+ */
+async function expectView(page, token, { q = '', priority = '', sort = '-createdAt' }) {
+  const url = new URLSearchParams();
+  if (q) url.set('q', q);
+  if (priority) url.set('priority', priority);
+  if (sort !== '-createdAt') url.set('sort', sort);
+  const search = url.toString() ? `?${url}` : '';
+  await page.waitForFunction((s) => location.search === s, search);
+  assert.equal(await page.getByLabel('Search').inputValue(), q);
+  assert.equal(await page.getByLabel('Priority', { exact: true }).inputValue(), priority);
+  assert.equal(await page.getByLabel('Sort').inputValue(), sort);
+  const query = new URLSearchParams({ sort });
+  if (q) query.set('q', q);
+  if (priority) query.set('priority', priority);
+  const all = await allTasks(token, query);
+  await expectCount(page, all.length > 100 ? `Showing 100 of ${all.length} tasks` : `${all.length} tasks`);
+  await expectTitles(page, all.slice(0, 100).map((t) => t.title));
+  return all;
+}
+
+/** Waits until the page has not fetched the task list for `quietMs`. */
+async function settled(page, quietMs = 800, timeoutMs = 15_000) {
+  let last = Date.now();
+  const seen = (r) => {
+    if (new URL(r.url()).pathname === '/api/tasks') last = Date.now();
+  };
+  page.on('request', seen);
+  page.on('response', seen);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() - last < quietMs && Date.now() < deadline) await page.waitForTimeout(100);
+  page.off('request', seen);
+  page.off('response', seen);
+}
+
+/** Presses "Load more" with the keyboard; returns the focused element's task id and role. */
+async function loadMoreByKeyboard(page) {
+  const button = page.getByRole('button', { name: 'Load more' });
+  await button.focus();
+  const before = await page.locator('li.task').count();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => document.querySelectorAll('li.task').length > n, before);
+  await page.waitForFunction(() => document.activeElement?.matches('li.task'));
+  return page.evaluate(() => {
+    const li = document.activeElement;
+    return { index: [...li.parentElement.children].indexOf(li), id: li.dataset.id, title: li.querySelector('.title').textContent };
+  });
+}
+
+test('a user with more than 200 tasks pages through all of them; the view lives in the URL', async () => {
+  // The second user (only "Bob's own task" so far) gets 250 more, created
+  // through the API in parallel batches.
+  const SEEDED = 250;
+  const t0 = Date.now();
+  for (let start = 1; start <= SEEDED; start += 25) {
+    await Promise.all(
+      Array.from({ length: Math.min(25, SEEDED - start + 1) }, (_, i) => {
+        const n = start + i;
+        const num = String(n).padStart(3, '0');
+        return api(TOKEN_B, 'POST', '/api/tasks', {
+          title: `Bulk ${num}`,
+          description: `Bulk item ${num}, ${n % 3 === 0 ? 'fizz' : 'plain'}`,
+          priority: n % 2 ? 'high' : 'low',
+        }).then((r) => assert.equal(r.status, 201, JSON.stringify(r.body)));
+      }),
+    );
+  }
+  let total = (await api(TOKEN_B, 'GET', '/api/tasks?limit=1')).body.total;
+  assert.ok(total > SEEDED, `total ${total}`);
+  console.log(`PAGING seeded ${SEEDED} tasks in ${Date.now() - t0} ms`);
+
+  const { context, page, errors } = await signedIn(TOKEN_B);
+  await expectView(page, TOKEN_B, {});
+  assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 1);
+
+  // The seeding's live events may still be arriving (each refetches the
+  // list): none of those old tasks is put on top of the newest 100.
+  await settled(page);
+  await expectView(page, TOKEN_B, {});
+
+  // A change to a task that is not loaded yet (the oldest) leaves the page alone.
+  const oldest = (await allTasks(TOKEN_B, { sort: 'createdAt' }))[0];
+  const refetched = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/tasks' && r.request().method() === 'GET');
+  assert.equal((await api(TOKEN_B, 'PATCH', `/api/tasks/${oldest.id}`, { title: 'Renamed far away' })).status, 200);
+  await refetched;
+  await settled(page);
+  assert.equal(await page.locator('li.task').count(), 100);
+  assert.equal(await taskItem(page, 'Renamed far away').count(), 0);
+
+  // Sorted by title, a task created elsewhere shows at the top at once even
+  // though its place is on a page not loaded yet.
+  await page.getByLabel('Sort').selectOption('title');
+  await expectView(page, TOKEN_B, { sort: 'title' });
+  const live = (await api(TOKEN_B, 'POST', '/api/tasks', { title: 'Zz live task' })).body;
+  total += 1;
+  await page.waitForFunction(() => document.querySelector('li.task .title')?.textContent === 'Zz live task');
+  await expectCount(page, `Showing 101 of ${total} tasks`);
+
+  // "Load more" by keyboard: focus moves to the first newly loaded task (the
+  // count, an aria-live region, says how many are shown); Tab goes on into it.
+  const byTitle = await allTasks(TOKEN_B, { sort: 'title' });
+  assert.equal(byTitle.length, total);
+  const focused = await loadMoreByKeyboard(page);
+  assert.equal(focused.index, 101, 'the first task of the new page (after the pinned live task)');
+  assert.equal(focused.id, byTitle[100].id);
+  await expectCount(page, `Showing 201 of ${total} tasks`);
+  assert.equal(await page.locator('.count').getAttribute('aria-live'), 'polite');
+  await page.keyboard.press('Tab');
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+    `Complete ${byTitle[100].title}`,
+  );
+  await page.keyboard.press('Shift+Tab');
+  await page.screenshot({ path: join(SHOTS, 'desktop-load-more.png') });
+
+  // To the end: every task exactly once, in the server's order (the live
+  // task has moved to its own place), and no button left.
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await expectCount(page, `${total} tasks`);
+  await expectTitles(page, byTitle.map((t) => t.title));
+  const ids = await page.locator('li.task').evaluateAll((els) => els.map((e) => e.dataset.id));
+  assert.equal(ids.length, total);
+  assert.equal(new Set(ids).size, total, 'no duplicates');
+  assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
+  await taskItem(page, 'Renamed far away').waitFor();
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await page.screenshot({ path: join(SHOTS, 'desktop-paged-end.png') });
+
+  // Filter (pushed), search (replaced while typing), sort (pushed); paging
+  // keeps the filters and sort with the cursor.
+  await page.getByLabel('Priority', { exact: true }).selectOption('high');
+  await page.getByLabel('Search').fill('bulk');
+  await expectView(page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'title' });
+  await page.getByLabel('Sort').selectOption('createdAt');
+  const filtered = await expectView(page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'createdAt' });
+  assert.equal(filtered.length, SEEDED / 2);
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await expectCount(page, `${filtered.length} tasks`);
+  await expectTitles(page, filtered.map((t) => t.title));
+
+  // A reload restores the view (from its first page).
+  await page.reload();
+  await expectView(page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'createdAt' });
+  // Back: the search was typed into the filtered view, so one step back is
+  // priority + search by title; two steps back is the unfiltered title sort.
+  await page.goBack();
+  await expectView(page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'title' });
+  await page.goBack();
+  await expectView(page, TOKEN_B, { sort: 'title' });
+  await page.goForward();
+  await page.goForward();
+  await expectView(page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'createdAt' });
+
+  // A shared link opens the same view (after signing in).
+  const shared = await signedIn(TOKEN_B, PHONE, '/?q=bulk&priority=high&sort=createdAt');
+  await expectView(shared.page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'createdAt' });
+  await shared.page.getByRole('button', { name: 'Load more' }).scrollIntoViewIfNeeded();
+  await shared.page.screenshot({ path: join(SHOTS, 'phone-load-more.png') });
+  await shared.context.close();
+
+  await api(TOKEN_B, 'DELETE', `/api/tasks/${live.id}`);
+  assert.deepEqual(errors, []);
   await context.close();
 });
