@@ -67,7 +67,9 @@ fn a_completion_creates_the_next_occurrence_through_task_api() {
                     "rrule": "FREQ=WEEKLY;BYDAY=MO",
                     "from": "due",
                     "seriesId": series.to_string(),
-                    "occurrence": 2
+                    "occurrence": 2,
+                    // the series' anchor travels with it (issue 14)
+                    "dtstart": "2026-03-23T08:00:00Z"
                 }
             }
         })
