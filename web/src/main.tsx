@@ -239,7 +239,13 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
         focusRef.current = shown;
       }
     } catch (err) {
-      if (view === viewRef.current) {
+      if (view !== viewRef.current) return;
+      if (err instanceof ApiError && err.status === 400) {
+        // The cursor was refused (it no longer matches the view): fetch the
+        // pages again from the start, this one included.
+        focusRef.current = shown;
+        loadRef.current();
+      } else {
         wantRef.current -= PAGE;
         toast(`Could not load more tasks: ${(err as Error).message}`, 'error');
       }
@@ -434,6 +440,9 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
             <button type="button" onClick={loadMore} aria-describedby="count" aria-disabled={loadingMore}>
               {loadingMore ? 'Loading…' : 'Load more'}
             </button>
+            <span class="more-note">
+              {tasks.length} of {total} shown
+            </span>
           </div>
         )}
       </main>

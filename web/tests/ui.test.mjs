@@ -515,16 +515,16 @@ test('a user with more than 200 tasks pages through all of them; the view lives 
   assert.equal(focused.id, byTitle[100].id);
   await expectCount(page, `Showing 201 of ${total} tasks`);
   assert.equal(await page.locator('.count').getAttribute('aria-live'), 'polite');
+  await page.screenshot({ path: join(SHOTS, 'desktop-load-more.png') });
   await page.keyboard.press('Tab');
   assert.equal(
     await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
     `Complete ${byTitle[100].title}`,
   );
-  await page.keyboard.press('Shift+Tab');
-  await page.screenshot({ path: join(SHOTS, 'desktop-load-more.png') });
 
   // To the end: every task exactly once, in the server's order (the live
   // task has moved to its own place), and no button left.
+  assert.equal(await page.locator('.more-note').textContent(), `201 of ${total} shown`);
   await page.getByRole('button', { name: 'Load more' }).click();
   await expectCount(page, `${total} tasks`);
   await expectTitles(page, byTitle.map((t) => t.title));
@@ -551,6 +551,7 @@ test('a user with more than 200 tasks pages through all of them; the view lives 
   // A reload restores the view (from its first page).
   await page.reload();
   await expectView(page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'createdAt' });
+  await page.screenshot({ path: join(SHOTS, 'desktop-view-from-url.png') });
   // Back: the search was typed into the filtered view, so one step back is
   // priority + search by title; two steps back is the unfiltered title sort.
   await page.goBack();
@@ -566,6 +567,17 @@ test('a user with more than 200 tasks pages through all of them; the view lives 
   await expectView(shared.page, TOKEN_B, { q: 'bulk', priority: 'high', sort: 'createdAt' });
   await shared.page.getByRole('button', { name: 'Load more' }).scrollIntoViewIfNeeded();
   await shared.page.screenshot({ path: join(SHOTS, 'phone-load-more.png') });
+  // A refused cursor (400) is not a dead end: the pages are fetched again.
+  let refused = 0;
+  await shared.page.route(/\/api\/tasks\?.*cursor=/, (route) => {
+    refused++;
+    return route.fulfill({ status: 400, contentType: 'application/problem+json', body: '{"title":"Bad Request","status":400,"detail":"cursor does not match"}' });
+  });
+  await shared.page.getByRole('button', { name: 'Load more' }).click();
+  await expectCount(shared.page, `${filtered.length} tasks`);
+  await expectTitles(shared.page, filtered.map((t) => t.title));
+  assert.equal(refused, 1);
+  assert.equal(await shared.page.locator('.toast.error').count(), 0);
   await shared.context.close();
 
   await api(TOKEN_B, 'DELETE', `/api/tasks/${live.id}`);
