@@ -23,8 +23,8 @@ pub mod rrule_syntax;
 pub mod sse;
 pub mod sync_feed;
 pub mod task;
-pub mod task_pages;
 pub mod task_event;
+pub mod task_pages;
 pub mod validate;
 pub mod webhook;
 
