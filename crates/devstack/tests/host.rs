@@ -571,6 +571,55 @@ async fn outbound_requests_only_reach_allowed_hosts() {
     target_task.abort();
 }
 
+/// Spin keeps outbound plain-HTTP connections in a pool shared by every
+/// instance (spinframework/spin#3229, #3240), and so does devstack: ten
+/// requests, each from a fresh instance, do not open ten connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_connections_are_reused_across_instances() {
+    let (l, target) = listen().await;
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let target_task = tokio::spawn(async move {
+        loop {
+            let (stream, _) = l.accept().await.unwrap();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(Bytes::from_static(b"hi")),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    let port = target.port().to_string();
+    let (addr, task) = serve(ServeOptions {
+        variables: BTreeMap::from([("target_port".to_string(), port.clone())]),
+        ..Default::default()
+    })
+    .await;
+    const REQUESTS: usize = 10;
+    for _ in 0..REQUESTS {
+        let (status, _, body) = get(
+            addr,
+            &format!("/out?mode=outbound&url=http://127.0.0.1:{port}/hello"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body, "status=200 body=hi");
+    }
+    let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        connections < REQUESTS,
+        "{REQUESTS} outbound requests opened {connections} connections"
+    );
+    task.abort();
+    target_task.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_routes_every_component_with_its_own_settings() {
     let (l, addr) = listen().await;
