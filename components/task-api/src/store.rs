@@ -231,20 +231,31 @@ pub async fn read_summaries<T: Transport>(
     Err(contended())
 }
 
-/// Full tasks for `ids`, in that order; ids whose task is gone are skipped.
-pub async fn load_tasks<T: Transport>(ctx: &Ctx<T>, ids: &[Uuid]) -> Result<Vec<Task>, Problem> {
+/// The JSON of the tasks `ids`, in that order, as stored (a task document's
+/// `task` is the API's task JSON, so a list passes it through unparsed); ids
+/// whose task is gone are skipped.
+pub async fn load_task_json<T: Transport>(
+    ctx: &Ctx<T>,
+    ids: &[Uuid],
+) -> Result<Vec<RawDocument>, Problem> {
+    /// Only the task of a task document, still as text.
+    #[derive(Deserialize)]
+    struct TaskOnly {
+        #[serde(default)]
+        task: Option<RawDocument>,
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let keys: Vec<String> = ids.iter().map(|id| task_key(*id)).collect();
-    let found = state(ctx)
-        .bulk_get::<TaskDocument>(&keys)
-        .await
-        .map_err(|e| dapr_problem(&e))?;
-    Ok(found
-        .into_iter()
-        .filter_map(|(_, item)| item.and_then(|v| v.value.task))
-        .collect())
+    let mut tasks = Vec::with_capacity(ids.len());
+    for item in read_raw(ctx, &keys).await? {
+        if let Some(doc) = decode::<TaskOnly>(item)? {
+            // A tombstone's `task` is absent (or `null`).
+            tasks.extend(doc.value.task.filter(|t| t.get() != "null"));
+        }
+    }
+    Ok(tasks)
 }
 
 /// A decided change to one task, ready to commit.

@@ -8,6 +8,7 @@ use todo_core::query::{self, ListQuery};
 use todo_core::task_pages::{PageId, STATUSES};
 use todo_core::validate::{self, TaskFields};
 use todo_core::{patch, Problem, Status, Task};
+use todo_dapr::document::RawDocument;
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;
 use todo_http::respond::{json, no_content};
@@ -135,7 +136,7 @@ pub async fn create_task<T: Transport>(
             store::decode::<IdempotencyRecord>(found.next().flatten())?,
         ) {
             outbox::disarm(ctx, job.as_deref()).await;
-            return replay(ctx, idem, &seen.value)
+            return replay(ctx, user, idem, &seen.value)
                 .await
                 .map(|task| (task, false));
         }
@@ -178,6 +179,7 @@ pub async fn create_task<T: Transport>(
 
 async fn replay<T: Transport>(
     ctx: &Ctx<T>,
+    user: &str,
     idem: &Idempotency,
     seen: &IdempotencyRecord,
 ) -> Result<Task, Problem> {
@@ -192,9 +194,9 @@ async fn replay<T: Transport>(
             ),
         ));
     }
-    store::load_tasks(ctx, &[seen.task_id])
+    store::read_task(ctx, user, seen.task_id)
         .await?
-        .pop()
+        .and_then(|doc| doc.value.task)
         .ok_or_else(|| key_task_deleted(&idem.key))
 }
 
@@ -239,7 +241,7 @@ pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Respo
     let statuses = store::statuses_for(query.status, query.overdue);
     let summaries = store::read_summaries(ctx, &user, &statuses).await?;
     let page = query::list(&summaries, &query, ctx.now())?;
-    let items = store::load_tasks(ctx, &page.ids).await?;
+    let items = store::load_task_json(ctx, &page.ids).await?;
     Ok(json(
         200,
         &TaskPage {
@@ -254,7 +256,9 @@ pub async fn list<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Respo
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TaskPage {
-    items: Vec<Task>,
+    /// Each task's JSON as stored (it is the API's `Task` JSON), not parsed
+    /// and written again.
+    items: Vec<RawDocument>,
     next_cursor: Option<String>,
     total: usize,
 }
