@@ -477,10 +477,23 @@ async fn next_data(body: &mut hyper::body::Incoming) -> Option<String> {
 
 /// A local HTTP server answering `hi` to everything.
 async fn target_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let (addr, task, _) = counting_target_server().await;
+    (addr, task)
+}
+
+/// A server answering `hi` to everything, and how many connections it accepted.
+async fn counting_target_server() -> (
+    SocketAddr,
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
     let (l, addr) = listen().await;
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     let task = tokio::spawn(async move {
         loop {
             let (stream, _) = l.accept().await.unwrap();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(|_req| async {
                     Ok::<_, std::convert::Infallible>(hyper::Response::new(
@@ -493,7 +506,7 @@ async fn target_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
             });
         }
     });
-    (addr, task)
+    (addr, task, accepted)
 }
 
 /// Everything logged by this test binary (a global subscriber, installed
@@ -576,25 +589,7 @@ async fn outbound_requests_only_reach_allowed_hosts() {
 /// requests, each from a fresh instance, do not open ten connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_connections_are_reused_across_instances() {
-    let (l, target) = listen().await;
-    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = accepted.clone();
-    let target_task = tokio::spawn(async move {
-        loop {
-            let (stream, _) = l.accept().await.unwrap();
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                        http_body_util::Full::new(Bytes::from_static(b"hi")),
-                    ))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
+    let (target, target_task, accepted) = counting_target_server().await;
     let port = target.port().to_string();
     let (addr, task) = serve(ServeOptions {
         variables: BTreeMap::from([("target_port".to_string(), port.clone())]),
