@@ -159,6 +159,7 @@ impl Host {
             prepared.insert(id.clone(), p);
         }
 
+        engine::release_freed_heap();
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
