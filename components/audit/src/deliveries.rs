@@ -1,7 +1,7 @@
 //! `POST /events/audit/task-events`: Dapr delivers every task event here
 //! (declarative Subscription `k8s/dapr/subscriptions/audit.yaml`).
 //!
-//! Replies follow Dapr's contract (DESIGN §4): SUCCESS once the entry is
+//! Replies follow Dapr's contract (architecture §4): SUCCESS once the entry is
 //! appended, or when the event was recorded before (redelivery); RETRY when
 //! the sidecar or the store fails; DROP, with a log line saying why, for a
 //! body that is not a task event of a known type and version, or whose data

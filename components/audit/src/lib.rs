@@ -1,5 +1,5 @@
 //! audit: an immutable, per-user hash-chained log of every task event, and
-//! the API to read and verify it (DESIGN §3–§5).
+//! the API to read and verify it (architecture §3–§5).
 //!
 //! The route table below is the whole surface; handlers live one file per
 //! resource and are plain async functions over a [`Ctx`], so they run

@@ -1,4 +1,4 @@
-//! audit's state layout (DESIGN §5) and the one way it grows: read the
+//! audit's state layout (architecture §5) and the one way it grows: read the
 //! user's chain head, the task's history head and the event's dedupe
 //! marker, append the entry, and commit them in one Dapr state transaction
 //! guarded by the ETags read; on a lost race re-read and decide again (a
@@ -6,7 +6,7 @@
 //!
 //! # Documents, and what bounds each
 //!
-//! DESIGN §5's cost rules: no request reads or writes a document whose size
+//! architecture §5's cost rules: no request reads or writes a document whose size
 //! grows with a user's history, and every document stays ≤ 64 KiB whatever
 //! that history. Keys (Dapr prefixes them with `audit||`; user and event
 //! ids are percent-encoded segments):

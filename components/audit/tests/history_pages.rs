@@ -1,4 +1,4 @@
-//! A task's history in bounded pages (DESIGN §5, cost rules): a history
+//! A task's history in bounded pages (architecture §5, cost rules): a history
 //! longer than one stored page still reads whole and in order, page by
 //! page; every document stays under 64 KiB; a `taskhist` document of the
 //! old layout still reads and is split by its next append; a redelivery

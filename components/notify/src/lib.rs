@@ -1,5 +1,5 @@
 //! notify: schedules reminders as Dapr Jobs, fires them, and delivers the
-//! notification to the inbox, a signed webhook and e-mail (DESIGN §3–§5).
+//! notification to the inbox, a signed webhook and e-mail (architecture §3–§5).
 //!
 //! The route table below is the whole surface; handlers live one file per
 //! resource and are plain async functions over a [`Ctx`], so they run

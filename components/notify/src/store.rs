@@ -1,8 +1,8 @@
-//! notify's state layout (DESIGN §5) and the helpers its handlers share.
+//! notify's state layout (architecture §5) and the helpers its handlers share.
 //!
 //! # Documents, and what bounds each
 //!
-//! DESIGN §5's cost rules: no request reads or writes a document whose size
+//! architecture §5's cost rules: no request reads or writes a document whose size
 //! grows with a user's history, and every document stays ≤ 64 KiB whatever
 //! that history. Keys (Dapr prefixes them with `notify||`; user ids and job
 //! names are percent-encoded segments):

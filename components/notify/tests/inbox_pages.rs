@@ -1,4 +1,4 @@
-//! The inbox in bounded pages (DESIGN §5, cost rules): a head of at most 40
+//! The inbox in bounded pages (architecture §5, cost rules): a head of at most 40
 //! notifications and up to four sealed pages of 40; the oldest page falls
 //! off beyond 200; read marks land wherever the notification is stored; an
 //! inbox of the old layout (one document of up to 200) still reads and is

@@ -9,7 +9,7 @@
 //! `POST /v1.0/invoke/task-api/method/internal/tasks/next` with
 //! `Idempotency-Key: {seriesId}:{occurrence+1}`: however often the completion
 //! is delivered, or the task reopened and completed again, task-api creates
-//! that occurrence once (DESIGN §5).
+//! that occurrence once (architecture §5).
 //!
 //! Replies: SUCCESS when the occurrence exists (created now, or before),
 //! when the series has ended, and for events that need no work; RETRY when

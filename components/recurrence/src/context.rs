@@ -1,6 +1,6 @@
 //! recurrence's configuration, and its per-request context (the shared
 //! [`todo_http::context::Ctx`] over this configuration). recurrence keeps no
-//! state of its own (DESIGN §5).
+//! state of its own (architecture §5).
 
 use todo_http::auth::AuthConfig;
 use todo_http::context::WithAuth;

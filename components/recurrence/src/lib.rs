@@ -1,6 +1,6 @@
 //! recurrence: when a recurring task is completed, creates its next
 //! occurrence (RFC 5545 RRULE) through task-api; previews rules for clients
-//! (DESIGN §3–§5). It keeps no state: task-api's idempotency keys make
+//! (architecture §3–§5). It keeps no state: task-api's idempotency keys make
 //! redeliveries harmless.
 //!
 //! The route table below is the whole surface; handlers live one file per

@@ -2,7 +2,7 @@
 //! (`todo.sync.task-changed.v1` from task-api, `todo.sync.notification.v1`
 //! from notify) is appended to its user's feed, once per event id.
 //!
-//! Replies follow Dapr's contract (DESIGN §4): SUCCESS once appended (or
+//! Replies follow Dapr's contract (architecture §4): SUCCESS once appended (or
 //! when appended before); RETRY when the sidecar or the store fails; DROP,
 //! with a log line saying why, for a body that is not a CloudEvent of a
 //! known type whose data matches it.

@@ -1,5 +1,5 @@
 //! sync-relay: keeps each user's change feed and serves it to clients as
-//! Server-Sent Events and long-poll (DESIGN §3–§5).
+//! Server-Sent Events and long-poll (architecture §3–§5).
 //!
 //! The route table below is the whole surface. Every route answers a
 //! buffered response except the event stream, which [`handle`] hands back

@@ -1,4 +1,4 @@
-//! sync-relay's state layout (DESIGN §5) and its two operations: append an
+//! sync-relay's state layout (architecture §5) and its two operations: append an
 //! event to a user's feed, and read a feed from a cursor. Keys (Dapr
 //! prefixes them with `sync-relay||`; ids are percent-encoded):
 //! - `feed/{uid}` → [`FeedHead`] `{seq}`: the last sequence appended;

@@ -1,5 +1,5 @@
 //! task-api: task CRUD, search and the transactional outbox that publishes
-//! every change (DESIGN §3–§5).
+//! every change (architecture §3–§5).
 //!
 //! The route table below is the whole public surface; handlers live one file
 //! per resource and are plain async functions over a [`Ctx`], so they run

@@ -1,4 +1,4 @@
-//! Publishing the outbox (DESIGN §5): a change's events are committed in its
+//! Publishing the outbox (architecture §5): a change's events are committed in its
 //! task's document, published after the commit, and only then removed from
 //! it. An event may go out twice (consumers dedupe on the CloudEvent `id`),
 //! never zero times, and a task's events go out in the order of its versions.

@@ -1,4 +1,4 @@
-//! task-api's state layout (DESIGN §5, cost rules) and the one way it is
+//! task-api's state layout (architecture §5, cost rules) and the one way it is
 //! changed: read the task and the index page its summary lives in, decide,
 //! commit both (with the change's events) in one Dapr state transaction
 //! guarded by their ETags, and on a conflict re-read and decide again after a

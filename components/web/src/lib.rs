@@ -1,4 +1,4 @@
-//! web: serves the browser UI (DESIGN §1) — the Vite build of `web/`,
+//! web: serves the browser UI (architecture §1) — the Vite build of `web/`,
 //! embedded into the component when it is compiled (`build.rs`), so the
 //! `.wasm` is the whole deployable and needs no volume, no sidecar and no
 //! outbound access.

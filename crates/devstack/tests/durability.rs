@@ -1,4 +1,4 @@
-//! "A restart loses nothing that was acknowledged" (DESIGN §6), for the real
+//! "A restart loses nothing that was acknowledged" (architecture §6), for the real
 //! `devstack` binary: with a persistent `--state-dir`, events published
 //! while their subscriber is unreachable and jobs scheduled for later
 //! survive a SIGKILL, and after a restart on the same state directory every
@@ -443,7 +443,7 @@ async fn a_sigkill_loses_no_acknowledged_event_and_no_job() {
     subscriber.stop();
 }
 
-/// The crash point between a commit and its publishes (DESIGN §5, bounded
+/// The crash point between a commit and its publishes (architecture §5, bounded
 /// delay): task-api commits a change whose publishes fail (its sidecar has no
 /// `kafka-pubsub` for it), devstack is SIGKILLed, and after a restart — with
 /// no request from that user — the outbox job task-api armed before the

@@ -1,7 +1,7 @@
 //! Events end to end: every change a user makes through the gateway is
 //! published by the real task-api to `task-events`, `reminders` and
 //! `task-updates`, and delivered by the (devstack) sidecar to a subscriber
-//! declared like any consumer — with the CloudEvent of DESIGN §4, the
+//! declared like any consumer — with the CloudEvent of architecture §4, the
 //! publisher's own `id`, the user id as partition key, per-user order and the
 //! app token. Also: the `outbox-sweep` cron binding reaches task-api and
 //! publishes what a failed publish left behind.

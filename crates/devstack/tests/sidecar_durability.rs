@@ -1,4 +1,4 @@
-//! "A restart loses nothing that was acknowledged" (DESIGN §6): state,
+//! "A restart loses nothing that was acknowledged" (architecture §6): state,
 //! queued messages (including one in retry) and a pending job survive
 //! closing and reopening the SQLite file, and are then delivered.
 

@@ -1,5 +1,5 @@
 //! Jobs API conformance (pkg/api/http/jobs.go, pkg/api/universal/jobs.go,
-//! diagridio/go-etcd-cron scheduling; shared/notes/dapr-http-contract.md "Jobs").
+//! diagridio/go-etcd-cron scheduling).
 
 mod sidecar_support;
 

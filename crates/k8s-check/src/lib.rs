@@ -6,7 +6,7 @@
 //!    Kustomize the repository uses, refusing the rest);
 //! 2. [`schema`] validates every rendered object: custom resources against
 //!    the `openAPIV3Schema` of the matching served version of the official
-//!    CRDs in `../shared/crds/` (with Kubernetes structural-schema
+//!    CRDs in `k8s/crds/` (verbatim upstream copies, see its SOURCES.md; with Kubernetes structural-schema
 //!    semantics), core kinds against a hand-written subset schema;
 //! 3. [`rules`] checks the project's deployment rules (SpinApp annotations,
 //!    scoping, dead-letter topics, ingress only on /api, …);
@@ -39,11 +39,14 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root")
 }
 
-/// Where the official CRDs are: `$K8S_CHECK_CRDS`, else `<repo>/../shared/crds`.
+/// The official CRDs kept in the repository (schemas, not manifests to deploy).
+pub const CRDS_DIR: &str = "k8s/crds";
+
+/// Where the official CRDs are: `$K8S_CHECK_CRDS`, else `<repo>/k8s/crds`.
 pub fn crds_dir(repo: &Path) -> PathBuf {
     std::env::var_os("K8S_CHECK_CRDS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("../shared/crds"))
+        .unwrap_or_else(|| repo.join(CRDS_DIR))
 }
 
 /// One kustomization's outcome.
@@ -129,8 +132,13 @@ pub fn check_repository(repo: &Path, schemas: &CrdSchemas) -> Result<Report> {
             .push("no overlay under k8s/overlays: nothing deployable is checked".into());
     }
 
-    // Every YAML file under k8s/ is a kustomization or part of a rendering.
+    // Every YAML file under k8s/ is a kustomization or part of a rendering
+    // (the CRD schemas aside: they are what the objects are checked against).
+    let crds = repo.join(CRDS_DIR);
     for file in kustomize::find_yaml_files(&k8s)? {
+        if file.starts_with(&crds) {
+            continue;
+        }
         let canonical = file.canonicalize()?;
         let is_kustomization = file
             .file_name()

@@ -1,4 +1,4 @@
-//! The project's deployment rules (DESIGN §1, §4, §7), checked on rendered
+//! The project's deployment rules (architecture §1, §4, §7), checked on rendered
 //! objects. Schema validity says a manifest *can* be applied; these say it
 //! deploys *this* system correctly.
 //!
@@ -16,10 +16,10 @@ use serde_json::Value;
 
 use crate::kustomize::Resource;
 
-/// The Dapr app-ids, one per component with a sidecar (DESIGN §1).
+/// The Dapr app-ids, one per component with a sidecar (architecture §1).
 pub const APP_IDS: [&str; 5] = ["task-api", "audit", "notify", "recurrence", "sync-relay"];
 
-/// Components that run as a SpinApp without a Dapr sidecar (DESIGN §1:
+/// Components that run as a SpinApp without a Dapr sidecar (architecture §1:
 /// `web` serves the UI, embedded at build time; it uses no building block).
 pub const SIDECARLESS: [&str; 1] = ["web"];
 
@@ -382,7 +382,7 @@ fn component(r: &Resource, out: &mut Vec<String>) {
     let expect = |out: &mut Vec<String>, want_type: &str, want_version: &str| {
         if ty != want_type || version != want_version {
             out.push(format!(
-                "{at}: must be {want_type} {want_version} (DESIGN §7), is {ty} {version}"
+                "{at}: must be {want_type} {want_version} (architecture §7), is {ty} {version}"
             ));
         }
     };
@@ -472,7 +472,7 @@ fn subscription(r: &Resource, out: &mut Vec<String>) {
     for p in paths {
         if !p.starts_with("/events/") {
             out.push(format!(
-                "{at}: delivery route {p} must be under /events/ (DESIGN §4)"
+                "{at}: delivery route {p} must be under /events/ (architecture §4)"
             ));
         }
     }

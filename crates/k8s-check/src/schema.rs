@@ -1,4 +1,4 @@
-//! Validating objects against the official CRD schemas (`../shared/crds/`)
+//! Validating objects against the official CRD schemas (`k8s/crds/`)
 //! and, for core kinds, against a hand-written subset schema.
 //!
 //! A CRD's `openAPIV3Schema` is a Kubernetes *structural schema*, not plain
@@ -215,7 +215,7 @@ impl CrdSchemas {
     pub fn load(crds_dir: &Path) -> Result<CrdSchemas> {
         if !crds_dir.is_dir() {
             bail!(
-                "CRD directory {} not found: k8s-check validates against the official CRDs kept in shared/crds beside the repository (set K8S_CHECK_CRDS to another directory)",
+                "CRD directory {} not found: k8s-check validates against the official CRDs kept in k8s/crds (set K8S_CHECK_CRDS to another directory)",
                 crds_dir.display()
             );
         }
@@ -381,7 +381,7 @@ impl CrdSchemas {
                 )];
             }
             return vec![format!(
-                "{}: no schema for {} {} (add the CRD to shared/crds or the kind to core-schemas.yaml)",
+                "{}: no schema for {} {} (add the CRD to k8s/crds, with its source in SOURCES.md, or the kind to core-schemas.yaml)",
                 r.describe(),
                 r.api_version(),
                 r.kind()

@@ -1,5 +1,5 @@
 //! Every manifest in k8s/ (each kustomization and every rendered overlay) and
-//! dapr.yaml, validated against the official CRD schemas in ../shared/crds,
+//! dapr.yaml, validated against the official CRD schemas in k8s/crds,
 //! the core-kind subset schemas and the deployment rules. The mutation tests
 //! below prove each kind of check can fail.
 
@@ -19,7 +19,7 @@ fn schemas() -> &'static CrdSchemas {
     static S: OnceLock<CrdSchemas> = OnceLock::new();
     S.get_or_init(|| {
         CrdSchemas::load(&k8s_check::crds_dir(&repo())).unwrap_or_else(|e| {
-            panic!("{e:#}\n(the official CRDs are expected in <repo>/../shared/crds)")
+            panic!("{e:#}\n(the official CRDs are expected in <repo>/k8s/crds)")
         })
     })
 }

@@ -1,6 +1,6 @@
 //! The audit log: one immutable entry per task event, chained per user by
 //! SHA-256 so that any later edit, insertion or removal is detectable
-//! (DESIGN §5).
+//! (architecture §5).
 //!
 //! # Entries
 //!
@@ -56,7 +56,7 @@ use crate::task_event::TaskEvent;
 /// The `prevHash` of a user's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The largest entry stored (DESIGN §5: every document ≤ 64 KiB). An entry
+/// The largest entry stored (architecture §5: every document ≤ 64 KiB). An entry
 /// holds one event's changes, so its size follows from the task limits, not
 /// from the user's history: a task at every limit (5,000-character
 /// description, 200-character title, 20 tags of 40 characters, a

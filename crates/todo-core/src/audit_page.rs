@@ -22,7 +22,7 @@
 //! ones whose first answer has a `nextCursor`).
 //!
 //! A task can change any number of times, so the list of its `seq`s is not
-//! one document (DESIGN §5, cost rules: no document grows with a user's
+//! one document (architecture §5, cost rules: no document grows with a user's
 //! history). [`TaskHistory`] (`taskhist/{taskId}`) holds the owner and the
 //! newest `seq`s, fewer than [`HISTORY_PAGE_SEQS`]; whenever that tail
 //! fills up it is sealed, unchanged, as page `taskhist/{taskId}/{n}`

@@ -1,4 +1,4 @@
-//! What happened to one fired reminder (`fired/{jobName}/{remindAt}`, DESIGN
+//! What happened to one fired reminder (`fired/{jobName}/{remindAt}`, architecture
 //! §5): the dedupe record notify writes together with the inbox entry, then
 //! updates as it publishes the sync event and delivers to each channel.
 //!

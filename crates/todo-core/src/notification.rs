@@ -1,11 +1,11 @@
-//! Notifications and the user's inbox (DESIGN §3, §5): what a fired reminder
+//! Notifications and the user's inbox (architecture §3, §5): what a fired reminder
 //! leaves behind, how the inbox is stored (bounded pages, newest first) and
 //! how `GET /api/notifications` pages through it.
 //!
 //! Also the `data` of `todo.sync.notification.v1`, which notify publishes on
 //! `task-updates` so open clients show the notification.
 //!
-//! # Storage (DESIGN §5, cost rules)
+//! # Storage (architecture §5, cost rules)
 //!
 //! An inbox keeps at most [`INBOX_CAPACITY`] (200) notifications. One
 //! notification is at most ~1.2 KiB of JSON (its title is cut to 200
@@ -49,7 +49,7 @@ pub const INBOX_PAGE: usize = 40;
 /// Sealed pages kept besides the head: with the head's up to
 /// [`INBOX_PAGE`], at most [`INBOX_CAPACITY`] notifications.
 pub const SHEETS_KEPT: usize = INBOX_CAPACITY / INBOX_PAGE - 1;
-/// The largest inbox document (DESIGN §5).
+/// The largest inbox document (architecture §5).
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 const _: () = assert!(INBOX_CAPACITY % INBOX_PAGE == 0 && SHEETS_KEPT >= 1);

@@ -1,4 +1,4 @@
-//! A user's notification settings (`settings/{uid}`, DESIGN §3):
+//! A user's notification settings (`settings/{uid}`, architecture §3):
 //! `{email?, webhookUrl?, webhookSecret?}` and the rules they must meet.
 //!
 //! - `email` is one plain address (no display name, no list: the SMTP

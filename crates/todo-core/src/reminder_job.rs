@@ -1,5 +1,5 @@
 //! How notify turns reminder events into Dapr Jobs, and when a firing job is
-//! still the reminder the user wants (DESIGN §5).
+//! still the reminder the user wants (architecture §5).
 //!
 //! Each task has at most one job, `reminder-{taskId}`, scheduled with
 //! `overwrite: true`, so a moved due date simply replaces it. Events and job

@@ -1,5 +1,5 @@
 //! Server-Sent Events framing and the timing of one stream
-//! (`GET /api/sync/stream`, DESIGN §3).
+//! (`GET /api/sync/stream`, architecture §3).
 //!
 //! A change is `id: <seq>` / `event: <type>` / `data: <change JSON>`. The
 //! stream opens with a `retry:` hint and a `ready` event carrying the cursor

@@ -1,4 +1,4 @@
-//! The per-user change feed sync-relay keeps (DESIGN §5) and the rules for
+//! The per-user change feed sync-relay keeps (architecture §5) and the rules for
 //! reading it.
 //!
 //! Each user's feed is a head document `feed/{uid}` = `{seq}` and one

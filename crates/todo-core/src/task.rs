@@ -1,5 +1,5 @@
 //! The task model: the one JSON shape a task has on the API, in state and inside
-//! events (DESIGN §3). Everything a handler needs to create or change a task
+//! events (architecture §3). Everything a handler needs to create or change a task
 //! goes through [`Task::create`] and [`Task::apply`], so `version`, `updatedAt`
 //! and the recurrence series are maintained in one place.
 

@@ -1,6 +1,6 @@
 //! Reading a delivered `task-events` message as a consumer (audit,
 //! recurrence): which change its `type` names, and whether its `data` is the
-//! schema that type promises (DESIGN §4).
+//! schema that type promises (architecture §4).
 //!
 //! Consumers answer anything that fails here with DROP: a message that cannot
 //! be read now will not become readable by redelivering it. The `type` is

@@ -1,4 +1,4 @@
-//! The per-user task index as bounded pages (DESIGN §5, cost rules).
+//! The per-user task index as bounded pages (architecture §5, cost rules).
 //!
 //! A user's [`TaskSummary`]s are spread over pages by a hash of the task id:
 //! [`ROOT_PAGES`] root pages, each of which splits in two (by the next bit of
@@ -47,7 +47,7 @@ pub fn status_name(status: Status) -> &'static str {
 pub const ROOT_PAGES: u8 = 64;
 /// Hash bits used to pick the root page.
 const ROOT_BITS: u32 = 6;
-/// A page whose JSON would be larger than this is split (DESIGN §5: every
+/// A page whose JSON would be larger than this is split (architecture §5: every
 /// document ≤ 64 KiB whatever the user's task count).
 pub const PAGE_LIMIT_BYTES: usize = 64 * 1024;
 /// How deep a page may split below its root (bits of the hash left after the

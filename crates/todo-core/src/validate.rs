@@ -1,10 +1,10 @@
-//! Input validation for task bodies (DESIGN §3 limits).
+//! Input validation for task bodies (architecture §3 limits).
 //!
 //! Two stages, two status codes: serde rejects malformed JSON, wrong JSON types
 //! and unknown fields (400, see [`parse_task_input`]); [`validate`] then checks
 //! every rule and reports *all* failing fields at once (422).
 //!
-//! Rules and choices beyond DESIGN §3 (documented here so handlers, tests and
+//! Rules and choices beyond architecture §3 (documented here so handlers, tests and
 //! the README agree):
 //! - Lengths count Unicode scalar values (`char`s), not bytes.
 //! - `title` is trimmed, then must be 1–200 chars with no control characters;
@@ -298,7 +298,7 @@ fn shorten(value: &str) -> String {
     }
 }
 
-/// Checks every rule of DESIGN §3 and normalises (title trimmed, tags trimmed
+/// Checks every rule of architecture §3 and normalises (title trimmed, tags trimmed
 /// and de-duplicated, defaults: priority medium, timezone "UTC", reminder
 /// channels ["inbox"], recurrence from "due"). Reports all failing fields.
 pub fn validate(input: TaskInput) -> Result<TaskFields, Vec<FieldError>> {

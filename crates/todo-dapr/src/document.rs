@@ -1,4 +1,4 @@
-//! JSON documents changed with optimistic concurrency (DESIGN §5): read a
+//! JSON documents changed with optimistic concurrency (architecture §5): read a
 //! document with its ETag, write it back guarded by that ETag (or
 //! insert-only when it did not exist), and on a lost race re-read and decide
 //! again, a bounded number of times.

@@ -1,8 +1,8 @@
 //! A small client for the Dapr sidecar's HTTP API, as the Todo components use it.
 //!
 //! Every call goes through a [`Transport`], so the request building and the
-//! response interpretation (Dapr's status codes and error bodies, see
-//! `shared/notes/dapr-http-contract.md`) are tested natively against a fake;
+//! response interpretation (Dapr's status codes and error bodies, as daprd
+//! 1.18's `pkg/api/http/http.go` answers them) are tested natively against a fake;
 //! in wasm the transport is spin-sdk's outbound HTTP.
 
 pub mod bindings;

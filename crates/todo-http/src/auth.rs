@@ -1,4 +1,4 @@
-//! Who is calling: end users by JWT (DESIGN §3), our own sidecar by app token (DESIGN §4).
+//! Who is calling: end users by JWT (architecture §3), our own sidecar by app token (architecture §4).
 //!
 //! Both secrets come from the Dapr secret store on every request: a WASI p2
 //! component lives for one request, so there is nothing to cache them in, and

@@ -5,7 +5,7 @@ use todo_core::Problem;
 
 use crate::{header, Request};
 
-/// Largest body any public route accepts (DESIGN §3); larger → 413.
+/// Largest body any public route accepts (architecture §3); larger → 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Requires a JSON media type (`application/json`, `application/merge-patch+json`

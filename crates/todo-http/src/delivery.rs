@@ -1,4 +1,4 @@
-//! Reading a pub/sub delivery of a task event (DESIGN §4), the same way in
+//! Reading a pub/sub delivery of a task event (architecture §4), the same way in
 //! every consumer: check that Dapr sent it, parse the CloudEvent, check its
 //! type and data (`todo_core::task_event`).
 //!

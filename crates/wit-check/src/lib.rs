@@ -2,7 +2,7 @@
 //!
 //! Every component must run unchanged on Spin (SpinKube's shim), under
 //! `wasmtime serve` and inside devstack. That only holds while a component
-//! imports nothing but the WASI interfaces all three provide, so DESIGN §2
+//! imports nothing but the WASI interfaces all three provide, so architecture §2
 //! pins them down as the world `todo-component` in `wit/world.wit`, and this
 //! crate compares each built `.wasm` against it:
 //!

@@ -1,6 +1,6 @@
 //! One Dapr sidecar per app-id: the subset of daprd's HTTP API the Todo
 //! components use, with daprd's paths, status codes, headers and bodies
-//! (`shared/notes/dapr-http-contract.md`; upstream `pkg/api/http/*.go`).
+//! (upstream dapr/dapr `pkg/api/http/*.go`; docs/architecture.md).
 //!
 //! Like daprd, a sidecar is more than its API: [`start`] also runs, for its
 //! app, the subscription deliveries ([`crate::delivery`]), the job triggers
