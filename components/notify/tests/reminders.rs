@@ -134,6 +134,48 @@ fn cancellation_deletes_the_job_and_older_events_are_stale() {
     assert_eq!(record(&h)["version"], 2);
 }
 
+/// A cancellation of version 2, handled concurrently, creates the record
+/// between our read (nothing there) and our insert-only save of version 1.
+/// However the store reports the lost first-write (409, or PostgreSQL v2's
+/// 500 `ERR_STATE_SAVE`), notify re-reads, finds version 2 and leaves it.
+fn a_lost_first_write_is_re_read(answer: fake_dapr::LostFirstWrite) {
+    let h = harness();
+    h.dapr.answer_lost_first_write(answer);
+    h.dapr.race_next_save(|state| {
+        state.put(
+            STORE,
+            &format!("reminder/{TASK}"),
+            json!({"userId": "alice", "taskId": TASK, "version": 2, "state": "cancelled", "remindAt": null}),
+        );
+    });
+    let at = t0() + Duration::minutes(10);
+    let reply = deliver(
+        &h,
+        envelope("scheduled", reminder("alice", 1, at, json!(["inbox"]))),
+    );
+    assert_eq!(reply.dapr_status(), "SUCCESS", "{answer:?}");
+    assert_eq!(
+        record(&h)["version"],
+        2,
+        "{answer:?}: the newer record stays"
+    );
+    assert_eq!(record(&h)["state"], "cancelled");
+    assert!(
+        h.dapr.job(&job_name()).is_none(),
+        "{answer:?}: the stale schedule made no job"
+    );
+}
+
+#[test]
+fn a_lost_first_write_answered_500_err_state_save_is_re_read() {
+    a_lost_first_write_is_re_read(fake_dapr::LostFirstWrite::PostgresV2);
+}
+
+#[test]
+fn a_lost_first_write_answered_409_is_re_read() {
+    a_lost_first_write_is_re_read(fake_dapr::LostFirstWrite::EtagConflict);
+}
+
 #[test]
 fn a_redelivered_event_is_applied_again_idempotently() {
     let h = harness();

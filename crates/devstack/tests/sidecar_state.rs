@@ -1,5 +1,5 @@
 //! State API conformance: what daprd answers (pkg/api/http/http.go state
-//! handlers; shared/notes/dapr-http-contract.md "State").
+//! handlers).
 
 mod sidecar_support;
 
@@ -81,16 +81,30 @@ async fn stale_etag_is_409_and_malformed_etag_is_400() {
     assert_eq!(r.status, 409);
 }
 
+/// A first-write on an existing key loses as on PostgreSQL v2, the store
+/// production runs: its `doSet` (components-contrib
+/// `state/postgresql/v2/postgresql.go`) upserts with `DO UPDATE … WHERE` the
+/// row has expired, affects no row and returns `errors.New("no item was
+/// updated")` — not an ETag error — so daprd's `onPostState`
+/// (`pkg/api/http/http.go`, via `stateErrorResponse`) answers 500
+/// `ERR_STATE_SAVE`, not 409. The stored value is untouched.
 #[tokio::test]
-async fn first_write_without_etag_only_inserts() {
+async fn first_write_on_an_existing_key_is_500_err_state_save() {
     let (_app, sc) = sidecar("a").await;
     let url = sc.url("/v1.0/state/statestore");
     let item =
-        json!([{ "key": "seen/e1", "value": true, "options": { "concurrency": "first-write" } }]);
+        json!([{ "key": "seen/e1", "value": 1, "options": { "concurrency": "first-write" } }]);
     assert_eq!(post_json(&url, &item).await.status, 204);
-    let r = post_json(&url, &item).await;
-    assert_eq!(r.status, 409);
+    let again =
+        json!([{ "key": "seen/e1", "value": 2, "options": { "concurrency": "first-write" } }]);
+    let r = post_json(&url, &again).await;
+    assert_eq!(r.status, 500);
     assert_eq!(r.error_code(), "ERR_STATE_SAVE");
+    assert!(r.text().contains("no item was updated"), "{}", r.text());
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/seen/e1")).await.json(),
+        json!(1)
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! An in-memory Dapr sidecar for native tests of component handlers.
 //!
 //! It answers the state, publish, secrets and health calls the way daprd does
-//! (see `shared/notes/dapr-http-contract.md`): 204 for a missing key, ETags,
+//! (daprd 1.18's `pkg/api/http/http.go`; docs/architecture.md): 204 for a missing key, ETags,
 //! first-write insert-only semantics, 409 on a single-save ETag mismatch, 500
 //! `ERR_STATE_TRANSACTION` for any failure inside a transaction, 401 plain
 //! text on a wrong API token. Faults can be injected (sidecar down, publishes
@@ -83,6 +83,10 @@ struct Inner {
     failing_publishes: usize,
     /// Before the next transaction commits, this runs (a racing writer).
     race: Option<RacingWriter>,
+    /// Before the next single save is applied, this runs (a racing writer).
+    race_save: Option<RacingWriter>,
+    /// How a single save answers a first-write whose key exists.
+    lost_first_write: LostFirstWrite,
     api_token: Option<String>,
     invoked: Vec<Invoked>,
     invoke_handler: Option<InvokeHandler>,
@@ -112,6 +116,21 @@ impl StateView<'_> {
             .get(&(store.to_string(), key.to_string()))
             .map(|e| e.value.clone())
     }
+}
+
+/// How the store behind the sidecar answers a single save whose first-write
+/// item finds its key taken: stores differ, and a component must treat both
+/// as a conflict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LostFirstWrite {
+    /// PostgreSQL v2 (what production runs): its upsert updates no row and
+    /// returns "no item was updated", not an ETag error, so daprd answers 500
+    /// `ERR_STATE_SAVE` (components-contrib `state/postgresql/v2/postgresql.go`
+    /// `doSet`; dapr `pkg/api/http/http.go` `onPostState`).
+    #[default]
+    PostgresV2,
+    /// Stores that report an ETag error (e.g. Redis, SQLite): 409 `ERR_STATE_SAVE`.
+    EtagConflict,
 }
 
 /// The fake sidecar. Clones share one state, so a test keeps a handle while
@@ -156,6 +175,17 @@ impl FakeDapr {
     /// applied, to simulate a concurrent request winning the race.
     pub fn race_next_transaction(&self, writer: impl FnOnce(&mut StateView) + Send + 'static) {
         self.lock().race = Some(Box::new(writer));
+    }
+
+    /// Runs `writer` against the state just before the next single save
+    /// (`POST /v1.0/state/{store}`) is applied: a concurrent request winning.
+    pub fn race_next_save(&self, writer: impl FnOnce(&mut StateView) + Send + 'static) {
+        self.lock().race_save = Some(Box::new(writer));
+    }
+
+    /// How a lost first-write is answered from now on (default: PostgreSQL v2).
+    pub fn answer_lost_first_write(&self, answer: LostFirstWrite) {
+        self.lock().lost_first_write = answer;
     }
 
     /// Answers every later service invocation with `handler` (the callee's
@@ -491,9 +521,21 @@ impl Inner {
         let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else {
             return error(400, "ERR_MALFORMED_REQUEST", "bad save body");
         };
+        if let Some(race) = self.race_save.take() {
+            race(&mut StateView { inner: self });
+        }
         for item in &items {
             if let Err(msg) = self.check_upsert(store, item) {
-                return error(409, "ERR_STATE_SAVE", &msg);
+                let lost_first_write =
+                    item.get("etag").is_none() && item["options"]["concurrency"] == "first-write";
+                return match self.lost_first_write {
+                    LostFirstWrite::PostgresV2 if lost_first_write => error(
+                        500,
+                        "ERR_STATE_SAVE",
+                        &format!("failed saving state in state store {store}: no item was updated"),
+                    ),
+                    _ => error(409, "ERR_STATE_SAVE", &msg),
+                };
             }
             self.apply_upsert(store, item);
         }

@@ -3,7 +3,9 @@
 //! Dapr specifics handled here: a missing key answers 204 (not 404); ETags come
 //! back in the `ETag` header; metadata values (`ttlInSeconds`) are strings; an
 //! ETag mismatch is 409 on a single save but 500 `ERR_STATE_TRANSACTION` in a
-//! transaction.
+//! transaction, and a first-write that finds its key taken is 409 on some
+//! stores but 500 `ERR_STATE_SAVE` on PostgreSQL v2 (see [`StateStore::save`]):
+//! every one of those is a conflict to the caller ([`crate::document::is_conflict`]).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -119,8 +121,16 @@ impl<T: Transport> StateStore<'_, T> {
 
     /// `POST /v1.0/state/{store}` with the items.
     ///
-    /// 409 (ETag mismatch, or first-write on an existing key) → [`DaprError::EtagMismatch`];
-    /// a malformed ETag → 400 `ERR_STATE_SAVE` → [`DaprError::Rejected`].
+    /// 409 (ETag mismatch, or first-write on an existing key) → [`DaprError::EtagMismatch`].
+    ///
+    /// A first-write that loses answers differently per store: PostgreSQL v2
+    /// (components-contrib `state/postgresql/v2/postgresql.go` `doSet`) runs
+    /// an upsert whose `DO UPDATE … WHERE` matches no row and returns the
+    /// plain error "no item was updated", not an ETag error, so daprd
+    /// (`pkg/api/http/http.go` `onPostState` → `stateErrorResponse`) answers
+    /// 500 `ERR_STATE_SAVE`. When the request holds a first-write item, that
+    /// answer is read as [`DaprError::EtagMismatch`] too: the caller re-reads
+    /// and decides again (a real outage then fails the re-read).
     pub async fn save(&self, items: &[SaveItem]) -> Result<(), DaprError> {
         if items.is_empty() {
             return Ok(());
@@ -131,7 +141,19 @@ impl<T: Transport> StateStore<'_, T> {
         let body: Vec<StateItem<'_>> = items.iter().map(StateItem::from).collect();
         let req = request::post_json(&self.base_path()?, &body)?;
         let response = self.client.send(req).await?;
-        request::expect_success(&response)
+        match request::expect_success(&response) {
+            Err(DaprError::Unavailable(message))
+                if response.status() == http::StatusCode::INTERNAL_SERVER_ERROR
+                    && request::error_body(&response)
+                        .is_some_and(|b| b.error_code == "ERR_STATE_SAVE")
+                    && items
+                        .iter()
+                        .any(|i| i.concurrency == Some(Concurrency::FirstWrite)) =>
+            {
+                Err(DaprError::EtagMismatch(message))
+            }
+            other => other,
+        }
     }
 
     /// `DELETE /v1.0/state/{store}/{key}` (with `If-Match` when `etag` is set).

@@ -243,6 +243,40 @@ fn save_malformed_etag_is_400_rejected() {
     );
 }
 
+/// PostgreSQL v2 reports a lost first-write as the plain error "no item was
+/// updated" (components-contrib `state/postgresql/v2/postgresql.go`, `doSet`:
+/// `RowsAffected() != 1` without an ETag), which daprd's `onPostState`
+/// answers as 500 `ERR_STATE_SAVE`: a conflict, like the 409 other stores give.
+#[test]
+fn a_first_write_lost_as_500_err_state_save_is_a_conflict() {
+    let insert_only = SaveItem {
+        concurrency: Some(Concurrency::FirstWrite),
+        ..SaveItem::new("email/a@example.org", json!({"accountId": "1"}))
+    };
+    let c = client(vec![dapr_error(
+        500,
+        "ERR_STATE_SAVE",
+        "failed saving state in state store statestore: no item was updated",
+    )]);
+    let err = run(c.state("statestore").save(&[insert_only])).unwrap_err();
+    assert!(matches!(err, DaprError::EtagMismatch(_)), "{err:?}");
+    assert!(todo_dapr::document::is_conflict(&err));
+}
+
+/// Without a first-write item the same 500 is the store failing: retry later,
+/// not a conflict to re-read for.
+#[test]
+fn a_500_err_state_save_without_first_write_is_unavailable() {
+    let c = client(vec![dapr_error(
+        500,
+        "ERR_STATE_SAVE",
+        "failed saving state in state store statestore: connection refused",
+    )]);
+    let err = run(c.state("statestore").save(&[SaveItem::new("k", json!({}))])).unwrap_err();
+    assert!(matches!(err, DaprError::Unavailable(_)), "{err:?}");
+    assert!(!todo_dapr::document::is_conflict(&err));
+}
+
 #[test]
 fn save_nothing_sends_nothing() {
     let c = client(vec![]);

@@ -9,11 +9,13 @@
 //! `name`, `none` or a literal prefix) and may not contain `||`.
 //!
 //! Status codes as daprd: GET of a missing key → 204; ETag mismatch → 409
-//! `ERR_STATE_SAVE` / `ERR_STATE_DELETE`, malformed ETag → 400; any failure
+//! `ERR_STATE_SAVE` / `ERR_STATE_DELETE`, malformed ETag → 400; a first-write
+//! on an existing key → 500 `ERR_STATE_SAVE` "no item was updated" (what the
+//! PostgreSQL v2 store production runs reports, see `store::StateError`); any failure
 //! inside a transaction (an ETag mismatch included) → 500
 //! `ERR_STATE_TRANSACTION`.
 //!
-//! Values are bytes (DESIGN §5 "values pass through the sidecar as bytes"):
+//! Values are bytes (architecture §5 "values pass through the sidecar as bytes"):
 //! a save or transaction upsert stores the JSON text of the item's `value`
 //! exactly as the request carried it (captured as a
 //! [`serde_json::value::RawValue`], so only its syntax is checked, never
