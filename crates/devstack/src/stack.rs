@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use crate::config::{self, Resources};
 use crate::gateway;
 use crate::host::{ComponentSettings, Host, ServeOptions};
+use crate::log_retention;
 use crate::manifest::Manifest;
 use crate::proxy;
 use crate::secrets::DevSecrets;
@@ -101,7 +102,7 @@ pub struct Stack {
     pub store: Store,
     pub host: Option<Host>,
     shutdown: watch::Sender<bool>,
-    sidecars: Vec<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
     listeners: Vec<JoinHandle<()>>,
 }
 
@@ -165,9 +166,13 @@ impl Stack {
                 (id.clone(), peer)
             })
             .collect();
-        let mut sidecars = Vec::new();
+        let mut background = vec![log_retention::start(
+            store.clone(),
+            log_retention::retention(options.store.is_some()),
+            shutdown_rx.clone(),
+        )];
         for (app_id, listener) in sidecar_listeners {
-            sidecars.push(sidecar::start(SidecarOptions {
+            background.push(sidecar::start(SidecarOptions {
                 app_id: app_id.clone(),
                 listener,
                 app_addr: apps[&app_id].app,
@@ -237,7 +242,7 @@ impl Stack {
             store,
             host,
             shutdown,
-            sidecars,
+            background,
             listeners,
         })
     }
@@ -249,8 +254,15 @@ impl Stack {
         for listener in &self.listeners {
             listener.abort();
         }
-        for sidecar in self.sidecars {
-            let _ = sidecar.await;
+        for task in self.background {
+            let _ = task.await;
+        }
+        if let Ok((bytes, free)) = self.store.footprint().await {
+            tracing::info!(
+                store_mib = %format!("{:.1}", bytes as f64 / 1048576.0),
+                free_mib = %format!("{:.1}", free as f64 / 1048576.0),
+                "store size at shutdown"
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The one durable store behind every sidecar: state, the pub/sub log,
 //! subscription deliveries, dead letters and jobs, in a single SQLite file.
 //!
-//! Why one SQLite file: DESIGN §6 requires that "a restart loses nothing that
+//! Why one SQLite file: architecture §6 requires that "a restart loses nothing that
 //! was acknowledged". Every write a sidecar acknowledges (a 204 to a state
 //! save, a publish, a job schedule) is a committed SQLite transaction before
 //! the response is sent. The database runs in WAL mode with
@@ -133,8 +133,17 @@ CREATE INDEX IF NOT EXISTS jobs_due ON jobs (app_id, next_fire_at);
 "#;
 
 impl Store {
-    /// Opens (creating if needed) the SQLite file at `path`, or a private
-    /// in-memory database for `None` (`--in-memory`, tests).
+    /// Opens (creating if needed) the SQLite file at `path`, or for `None`
+    /// (`--in-memory`, tests) a throwaway database that nothing outlives.
+    ///
+    /// The throwaway one is SQLite's private temporary database (an empty
+    /// file name: an unnamed file deleted on close, <https://sqlite.org/inmemorydb.html>
+    /// "Temporary Databases"), not `:memory:`: it keeps only its page cache
+    /// in the process and leaves the rest to the OS's file cache, so a long
+    /// load run does not hold every row it wrote in devstack's own memory.
+    /// Nothing needs to survive a crash, so it never syncs; its rollback
+    /// journal stays in memory (rollback itself is still needed: a failed
+    /// transaction must leave nothing behind).
     pub fn open(path: Option<&Path>) -> Result<Store> {
         let conn = match path {
             Some(p) => {
@@ -151,7 +160,12 @@ impl Store {
                 conn.pragma_update(None, "synchronous", "FULL")?;
                 conn
             }
-            None => Connection::open_in_memory()?,
+            None => {
+                let conn = Connection::open("")?;
+                conn.pragma_update(None, "synchronous", "OFF")?;
+                conn.query_row("PRAGMA journal_mode=MEMORY", [], |_| Ok(()))?;
+                conn
+            }
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -546,6 +560,23 @@ impl Store {
         .await
     }
 
+    /// How many bytes the database holds (`page_count × page_size`) and how
+    /// many of those are free pages kept for reuse.
+    pub async fn footprint(&self) -> Result<(u64, u64)> {
+        self.run(|conn| {
+            let pragma = |name: &str| -> rusqlite::Result<u64> {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
+                    .map(|v| v as u64)
+            };
+            let page = pragma("page_size")?;
+            Ok((
+                pragma("page_count")? * page,
+                pragma("freelist_count")? * page,
+            ))
+        })
+        .await
+    }
+
     /// Deletes log entries older than `older_than` (ms) that every consumer
     /// group has pulled and no delivery still references.
     pub async fn compact_log(&self, older_than: i64) -> Result<usize> {
@@ -754,8 +785,9 @@ pub enum StateOp {
 /// Why a state write failed.
 #[derive(Debug)]
 pub enum StateError {
-    /// The ETag did not match (or first-write found the key): Dapr's
-    /// `state.ETagMismatch` → 409 on a single save, 500 in a transaction.
+    /// The ETag did not match: Dapr's `state.ETagMismatch` → 409 on a single
+    /// save, 500 in a transaction. (A first-write that finds its key is a
+    /// [`StateError::Store`] "no item was updated", as on PostgreSQL v2 → 500.)
     EtagMismatch(String),
     /// The ETag is not one this store could have issued → 400.
     EtagInvalid(String),
@@ -930,9 +962,10 @@ fn apply_state_op(
             ..
         } => {
             if first_write && etag.is_none() && current.is_some() {
-                return Err(StateError::EtagMismatch(format!(
-                    "first-write: {key} already exists"
-                )));
+                // PostgreSQL v2's upsert updates no row and says so with a
+                // plain error, not an ETag error (components-contrib
+                // `state/postgresql/v2/postgresql.go`, `doSet`).
+                return Err(StateError::Store(anyhow::anyhow!("no item was updated")));
             }
             let new_etag = uuid::Uuid::new_v4().to_string();
             tx.execute(

@@ -93,16 +93,16 @@ async fn first_write_on_an_existing_key_is_500_err_state_save() {
     let (_app, sc) = sidecar("a").await;
     let url = sc.url("/v1.0/state/statestore");
     let item =
-        json!([{ "key": "seen/e1", "value": 1, "options": { "concurrency": "first-write" } }]);
+        json!([{ "key": "seen-e1", "value": 1, "options": { "concurrency": "first-write" } }]);
     assert_eq!(post_json(&url, &item).await.status, 204);
     let again =
-        json!([{ "key": "seen/e1", "value": 2, "options": { "concurrency": "first-write" } }]);
+        json!([{ "key": "seen-e1", "value": 2, "options": { "concurrency": "first-write" } }]);
     let r = post_json(&url, &again).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.error_code(), "ERR_STATE_SAVE");
     assert!(r.text().contains("no item was updated"), "{}", r.text());
     assert_eq!(
-        get(&sc.url("/v1.0/state/statestore/seen/e1")).await.json(),
+        get(&sc.url("/v1.0/state/statestore/seen-e1")).await.json(),
         json!(1)
     );
 }
