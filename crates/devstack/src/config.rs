@@ -8,7 +8,10 @@
 //! which is how `devstack/components/*.yaml` swaps Kafka, PostgreSQL and the
 //! Kubernetes secret store for local stand-ins while everything else
 //! (subscriptions, resiliency, the cron and SMTP bindings) comes straight from
-//! `k8s/dapr`. Documents of other API groups are skipped.
+//! `k8s/dapr`. Strimzi `KafkaTopic`s (`kafka.strimzi.io/v1`, from `k8s/kafka`)
+//! are kept too: they are the only topics the cluster has (auto-create is
+//! off), so publishing elsewhere must fail here as it does there. Documents
+//! of other API groups are skipped.
 //!
 //! As in the CRDs, `scopes` sits at the top level of each resource, next to
 //! `spec`; an empty list means "every app-id".
@@ -31,6 +34,25 @@ pub struct Resources {
     pub components: Vec<Component>,
     pub subscriptions: Vec<Subscription>,
     pub resiliencies: Vec<Resiliency>,
+    /// The declared Kafka topics; none at all means "any topic" (a broker
+    /// with auto-create, as in tests that bring their own resources).
+    pub topics: Vec<KafkaTopic>,
+}
+
+/// A Strimzi `KafkaTopic`: a topic the broker has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaTopic {
+    /// `spec.topicName`, else `metadata.name` (Strimzi's rule).
+    pub name: String,
+    /// `spec.partitions`.
+    pub partitions: u32,
+}
+
+impl Resources {
+    /// Whether a publish to `topic` reaches a topic the broker has.
+    pub fn topic_exists(&self, topic: &str) -> bool {
+        self.topics.is_empty() || self.topics.iter().any(|t| t.name == topic)
+    }
 }
 
 /// A Dapr `Component`.
@@ -411,6 +433,11 @@ pub fn parse_str(text: &str, source: &Path) -> Result<Resources> {
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_string();
+        if kind == "KafkaTopic" && api_version.starts_with("kafka.strimzi.io/") {
+            out.topics
+                .push(parse_kafka_topic(&value).with_context(|| source.display().to_string())?);
+            continue;
+        }
         if !api_version.starts_with("dapr.io/") {
             continue;
         }
@@ -503,7 +530,29 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+fn parse_kafka_topic(value: &serde_yaml::Value) -> Result<KafkaTopic> {
+    let name = value
+        .get("spec")
+        .and_then(|s| s.get("topicName"))
+        .or_else(|| value.get("metadata").and_then(|m| m.get("name")))
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| anyhow!("KafkaTopic without metadata.name"))?;
+    let partitions = value
+        .get("spec")
+        .and_then(|s| s.get("partitions"))
+        .and_then(|p| p.as_u64())
+        .unwrap_or(1);
+    Ok(KafkaTopic {
+        name: name.to_string(),
+        partitions: u32::try_from(partitions.max(1)).unwrap_or(u32::MAX),
+    })
+}
+
 fn merge(base: &mut Resources, layer: Resources) {
+    for t in layer.topics {
+        base.topics.retain(|p| p.name != t.name);
+        base.topics.push(t);
+    }
     for c in layer.components {
         if let Some(slot) = base.components.iter_mut().find(|p| p.name == c.name) {
             tracing::debug!(component = %c.name, from = %slot.source.display(), to = %c.source.display(), "component overridden");

@@ -72,7 +72,11 @@ impl StackOptions {
     pub fn for_repo(root: &std::path::Path, secrets: DevSecrets) -> StackOptions {
         StackOptions {
             manifest: root.join("spin.toml"),
-            resource_dirs: vec![root.join("k8s/dapr"), root.join("devstack/components")],
+            resource_dirs: vec![
+                root.join("k8s/dapr"),
+                root.join("k8s/kafka"),
+                root.join("devstack/components"),
+            ],
             store: None,
             secrets,
             gateway: SocketAddr::from(([127, 0, 0, 1], 3000)),

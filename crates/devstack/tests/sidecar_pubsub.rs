@@ -165,6 +165,33 @@ async fn unknown_pubsub_is_404() {
     assert_eq!(r.error_code(), "ERR_PUBSUB_NOT_FOUND");
 }
 
+/// On Strimzi with topic auto-creation off (k8s/kafka/kafka.yaml) the only
+/// topics are the declared `KafkaTopic`s: daprd's Kafka producer (sarama, in
+/// components-contrib `common/component/kafka/producer.go`) gets
+/// `UNKNOWN_TOPIC_OR_PARTITION` and `onPublish` answers 500
+/// `ERR_PUBSUB_PUBLISH_MESSAGE`. With declarations loaded devstack refuses the
+/// same topics, and stores nothing for them.
+#[tokio::test]
+async fn publishing_to_an_undeclared_topic_fails_as_on_strimzi() {
+    let (_app, sc) = worker(
+        r#"
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: { name: orders, labels: { strimzi.io/cluster: todo-kafka } }
+spec: { partitions: 3, replicas: 1 }
+"#,
+    )
+    .await;
+    let declared = publish(&sc, "orders", Some("application/json"), b"{}", "").await;
+    assert_eq!(declared.status, 204);
+    let typo = publish(&sc, "order", Some("application/json"), b"{}", "").await;
+    assert_eq!(typo.status, 500);
+    assert_eq!(typo.error_code(), "ERR_PUBSUB_PUBLISH_MESSAGE");
+    assert!(typo.text().contains("does not exist"), "{}", typo.text());
+    assert!(sc.store.messages("pubsub", "order").await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn success_empty_and_non_json_replies_ack() {
     let (app, sc) = worker(&fast_retries(3)).await;

@@ -107,6 +107,56 @@ async fn first_write_on_an_existing_key_is_500_err_state_save() {
     );
 }
 
+/// A save of several items is not atomic in daprd: `onPostState` hands them
+/// to `stateLoader.PerformBulkStoreOperation` → `BulkSet`, which PostgreSQL v2
+/// takes from components-contrib's default bulk store (one `Set` per item,
+/// errors joined). The item that succeeded stays; the ETag error among the
+/// failures makes the answer 409 (`stateErrorResponse`, `errors.As`).
+#[tokio::test]
+async fn a_save_of_several_items_is_not_atomic() {
+    let (_app, sc) = sidecar("a").await;
+    let url = sc.url("/v1.0/state/statestore");
+    post_json(&url, &json!([{ "key": "held", "value": 1 }])).await;
+    let r = post_json(
+        &url,
+        &json!([
+            { "key": "fresh", "value": "written" },
+            { "key": "held", "value": 2, "etag": "00000000-0000-0000-0000-000000000000" }
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "ERR_STATE_SAVE");
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/fresh")).await.json(),
+        json!("written"),
+        "the other item was saved"
+    );
+    assert_eq!(get(&sc.url("/v1.0/state/statestore/held")).await.json(), json!(1));
+}
+
+/// The URL's `metadata.*` parameters are merged over each item's metadata
+/// (`onPostState`: `for k, v := range metadata { reqs[i].Metadata[k] = v }`),
+/// so a query-string `ttlInSeconds` wins over the item's.
+#[tokio::test]
+async fn a_query_string_ttl_wins_over_the_items() {
+    let (_app, sc) = sidecar("a").await;
+    let url = sc.url("/v1.0/state/statestore?metadata.ttlInSeconds=60");
+    let r = post_json(
+        &url,
+        &json!([{ "key": "k", "value": 1, "metadata": { "ttlInSeconds": "86400" } }]),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let got = get(&sc.url("/v1.0/state/statestore/k")).await;
+    let expires = chrono::DateTime::parse_from_rfc3339(
+        got.header("metadata.ttlExpireTime").expect("an expiring entry"),
+    )
+    .unwrap();
+    let left = expires.signed_duration_since(chrono::Utc::now()).num_seconds();
+    assert!((50..=61).contains(&left), "expires in {left} s, not in a day");
+}
+
 #[tokio::test]
 async fn delete_with_if_match() {
     let (_app, sc) = sidecar("a").await;

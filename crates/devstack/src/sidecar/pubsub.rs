@@ -18,7 +18,10 @@
 //!   like Kafka); `metadata.partitionKey` → the message key (ordering).
 //!
 //! 204 on success; an unknown (or out-of-scope) pubsub → 404
-//! `ERR_PUBSUB_NOT_FOUND`.
+//! `ERR_PUBSUB_NOT_FOUND`; a topic no `KafkaTopic` declares → 500
+//! `ERR_PUBSUB_PUBLISH_MESSAGE`, as daprd answers when its Kafka producer
+//! (sarama, components-contrib `common/component/kafka/producer.go`) gets
+//! `UNKNOWN_TOPIC_OR_PARTITION` from a Strimzi cluster with auto-create off.
 
 use std::collections::BTreeMap;
 
@@ -117,6 +120,15 @@ pub(crate) async fn publish(ctx: &Ctx, pubsub: &str, topic: &str, req: &Req) -> 
         metadata,
         data,
     };
+    if !ctx.resources.topic_exists(topic) {
+        return api_error(
+            500,
+            "ERR_PUBSUB_PUBLISH_MESSAGE",
+            format!(
+                "error when publish to topic {topic} in pubsub {pubsub}: kafka: Failed to produce message to topic {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
+            ),
+        );
+    }
     match ctx.store.publish(msg).await {
         Ok(seq) => {
             tracing::debug!(app_id = %ctx.app_id, pubsub, topic, seq, "published");

@@ -256,17 +256,18 @@ fn set_op(
             )))
         }
     };
-    let mut ttl: Option<String> = query_meta.get("ttlInSeconds").cloned();
-    if let Some((_, v)) = item
+    // The URL's metadata is merged over each item's, so the query string wins
+    // (`onPostState`: "merge metadata from URL query parameters",
+    // `reqs[i].Metadata[k] = v` for every query parameter).
+    let item_ttl = item
         .metadata
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("ttlInSeconds"))
-    {
-        ttl = Some(match v {
+        .map(|(_, v)| match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         });
-    }
+    let ttl: Option<String> = query_meta.get("ttlInSeconds").cloned().or(item_ttl);
     let expires_at = match ttl.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
         Some(t) => {
@@ -298,7 +299,12 @@ fn set_op(
     })
 }
 
-/// `POST /v1.0/state/{store}`: all items in one atomic write → 204.
+/// `POST /v1.0/state/{store}` → 204. Not atomic, as in daprd: several items
+/// go through `stateLoader.PerformBulkStoreOperation` → the store's `BulkSet`,
+/// which for PostgreSQL v2 is components-contrib's default bulk store (one
+/// `Set` per item, errors joined): items that succeed stay written when
+/// another fails, and an ETag error among the failures makes the answer 409
+/// (`stateErrorResponse` uses `errors.As`).
 pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
     let store = match resolve(ctx, store_name) {
         Ok(s) => s,
@@ -331,9 +337,22 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
             Err(e) => return save_error(store_name, e),
         }
     }
-    match ctx.store.state_apply(&store.name, ops).await {
-        Ok(()) => empty(204),
-        Err(e) => save_error(store_name, e),
+    let mut failure: Option<StateError> = None;
+    for op in ops {
+        if let Err(e) = ctx.store.state_apply(&store.name, vec![op]).await {
+            let rank = |e: &StateError| match e {
+                StateError::EtagMismatch(_) => 0,
+                StateError::EtagInvalid(_) => 1,
+                StateError::Store(_) => 2,
+            };
+            if failure.as_ref().is_none_or(|f| rank(&e) < rank(f)) {
+                failure = Some(e);
+            }
+        }
+    }
+    match failure {
+        None => empty(204),
+        Some(e) => save_error(store_name, e),
     }
 }
 
