@@ -230,12 +230,19 @@ impl Subscription {
 
     /// The route for `event`: the first matching rule's path, or `None`
     /// (no rule matched and there is no default → the message is acked and
-    /// skipped).
-    pub fn route_for(&self, event: &serde_json::Value) -> Option<&str> {
-        self.rules
-            .iter()
-            .find(|r| r.matcher.eval(event))
-            .map(|r| r.path.as_str())
+    /// skipped). A rule whose evaluation fails (it names a field the event
+    /// lacks) stops the search with that error, as daprd's
+    /// `matchRoutingRule` (`pkg/runtime/subscription/subscription.go`) does.
+    pub fn route_for(
+        &self,
+        event: &serde_json::Value,
+    ) -> std::result::Result<Option<&str>, String> {
+        for rule in &self.rules {
+            if rule.matcher.eval(event)? {
+                return Ok(Some(rule.path.as_str()));
+            }
+        }
+        Ok(None)
     }
 
     /// `spec.metadata.rawPayload == "true"`.
@@ -1005,12 +1012,16 @@ impl Match {
         Ok(expr)
     }
 
-    /// Evaluates against a CloudEvent (`event`). A missing or non-string
-    /// field never equals a string (and so is unequal for `!=`).
-    pub fn eval(&self, event: &serde_json::Value) -> bool {
+    /// Evaluates against a CloudEvent (`event`) with CEL's semantics: a
+    /// field the event lacks is an error ("no such key"), not false; a
+    /// present non-string field never equals a string (heterogeneous
+    /// equality is false); `&&` and `||` absorb an error when the other side
+    /// decides (`false && error` is false, `true || error` is true), `!`
+    /// keeps it (cel-spec `langdef.md`, "Logical operators").
+    pub fn eval(&self, event: &serde_json::Value) -> std::result::Result<bool, String> {
         match self {
-            Match::Always => true,
-            Match::Literal(b) => *b,
+            Match::Always => Ok(true),
+            Match::Literal(b) => Ok(*b),
             Match::Compare {
                 path,
                 value,
@@ -1020,15 +1031,23 @@ impl Match {
                 for seg in path {
                     match cur.get(seg) {
                         Some(v) => cur = v,
-                        None => return *negate,
+                        None => return Err(format!("no such key: {seg}")),
                     }
                 }
                 let equal = cur.as_str() == Some(value.as_str());
-                equal != *negate
+                Ok(equal != *negate)
             }
-            Match::Not(m) => !m.eval(event),
-            Match::And(a, b) => a.eval(event) && b.eval(event),
-            Match::Or(a, b) => a.eval(event) || b.eval(event),
+            Match::Not(m) => m.eval(event).map(|b| !b),
+            Match::And(a, b) => match (a.eval(event), b.eval(event)) {
+                (Ok(false), _) | (_, Ok(false)) => Ok(false),
+                (Ok(true), Ok(true)) => Ok(true),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            },
+            Match::Or(a, b) => match (a.eval(event), b.eval(event)) {
+                (Ok(true), _) | (_, Ok(true)) => Ok(true),
+                (Ok(false), Ok(false)) => Ok(false),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            },
         }
     }
 }
@@ -1268,10 +1287,28 @@ mod tests {
     fn cel_subset() {
         let m = Match::parse(r#"event.type == "a" || (event.type != 'b' && event.source == "s")"#)
             .unwrap();
-        assert!(m.eval(&json!({"type": "a"})));
-        assert!(m.eval(&json!({"type": "c", "source": "s"})));
-        assert!(!m.eval(&json!({"type": "b", "source": "s"})));
-        assert!(!m.eval(&json!({"type": "c", "source": "x"})));
+        assert_eq!(
+            m.eval(&json!({"type": "a"})),
+            Ok(true),
+            "|| absorbs the missing source"
+        );
+        assert_eq!(m.eval(&json!({"type": "c", "source": "s"})), Ok(true));
+        assert_eq!(m.eval(&json!({"type": "b", "source": "s"})), Ok(false));
+        assert_eq!(m.eval(&json!({"type": "c", "source": "x"})), Ok(false));
+        assert_eq!(
+            m.eval(&json!({"type": "b"})),
+            Ok(false),
+            "false && error is false"
+        );
+        // A missing field is an error in CEL, not false (cel-spec langdef).
+        assert!(m.eval(&json!({"type": "c"})).is_err());
+        let not = Match::parse(r#"!(event.subject == "x")"#).unwrap();
+        assert!(not.eval(&json!({})).is_err());
+        assert_eq!(
+            not.eval(&json!({"subject": 3})),
+            Ok(true),
+            "3 == \"x\" is false"
+        );
         assert!(Match::parse("event.type.startsWith(\"a\")").is_err());
         assert!(Match::parse("event.type in [\"a\"]").is_err());
         assert!(Match::parse("event.type == 1").is_err());

@@ -270,16 +270,41 @@ impl Worker {
             .await;
             return;
         }
-        let Some(route) = self.subscription.route_for(&event).map(str::to_string) else {
-            self.give_up(
-                &delivery,
-                Outcome::Skip("no matching route".into()),
-                attempt,
-                Some(&event_id),
-                started,
-            )
-            .await;
-            return;
+        let route = match self.subscription.route_for(&event) {
+            Ok(Some(route)) => route.to_string(),
+            Ok(None) => {
+                self.give_up(
+                    &delivery,
+                    Outcome::Skip("no matching route".into()),
+                    attempt,
+                    Some(&event_id),
+                    started,
+                )
+                .await;
+                return;
+            }
+            // daprd (`pkg/runtime/subscription/subscription.go`): a rule that
+            // cannot be evaluated sends the message to the dead-letter topic
+            // when there is one, else fails it back to the broker, which
+            // redelivers — no resiliency retries, the app is never called.
+            Err(e) => {
+                let reason = format!("error finding matching route: {e}");
+                if self.subscription.dead_letter_topic.is_some() {
+                    self.give_up(
+                        &delivery,
+                        Outcome::Drop(reason),
+                        attempt,
+                        Some(&event_id),
+                        started,
+                    )
+                    .await;
+                } else {
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    self.redeliver(&delivery, &reason, attempt, &event_id, "", None, elapsed_ms)
+                        .await;
+                }
+                return;
+            }
         };
         let (outcome, status) = self.post(&route, &event, body, msg).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;

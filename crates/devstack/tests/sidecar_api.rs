@@ -90,6 +90,11 @@ async fn service_invocation_forwards_with_dapr_headers() {
             ("idempotency-key", "s1:4"),
             ("content-type", "application/json"),
             ("connection", "keep-alive"),
+            // A caller cannot claim another identity: daprd strips and
+            // re-stamps these (pkg/messaging `StripUntrustedCallerIdentity`,
+            // `SetCallerIdentity`).
+            ("dapr-caller-app-id", "admin"),
+            ("dapr-caller-namespace", "kube-system"),
         ],
         br#"{"seriesId":"s1"}"#,
     )
@@ -102,6 +107,7 @@ async fn service_invocation_forwards_with_dapr_headers() {
     assert_eq!(req.method, http::Method::POST);
     assert_eq!(req.path, "/internal/tasks/next?x=1");
     assert_eq!(req.header("dapr-caller-app-id"), Some("recurrence"));
+    assert_eq!(req.header("dapr-caller-namespace"), Some("todo"));
     assert_eq!(req.header("dapr-callee-app-id"), Some("task-api"));
     assert_eq!(req.header("dapr-api-token"), Some("callee-token"));
     assert_eq!(req.header("idempotency-key"), Some("s1:4"));

@@ -189,7 +189,12 @@ spec: { partitions: 3, replicas: 1 }
     assert_eq!(typo.status, 500);
     assert_eq!(typo.error_code(), "ERR_PUBSUB_PUBLISH_MESSAGE");
     assert!(typo.text().contains("does not exist"), "{}", typo.text());
-    assert!(sc.store.messages("pubsub", "order").await.unwrap().is_empty());
+    assert!(sc
+        .store
+        .messages("pubsub", "order")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -375,6 +380,57 @@ async fn routing_rules_pick_the_first_match_and_unroutable_is_acked() {
     })
     .await;
     assert_eq!(app.requests_to("/done").len(), 1);
+}
+
+/// A rule naming a field the event lacks is a CEL evaluation error, not
+/// "false": daprd's `matchRoutingRule` returns it and the subscription handler
+/// (`pkg/runtime/subscription/subscription.go`) sends the message to the
+/// dead-letter topic without calling the app, or without one fails it back to
+/// the broker for redelivery. A rule that does not need the missing field
+/// (`event.type == "a" || …`, true on its left) still routes.
+#[tokio::test]
+async fn a_rule_on_a_missing_field_dead_letters_instead_of_skipping() {
+    let app = TestApp::start().await;
+    let rules = r#"    rules:
+      - match: event.type == "a" || event.subject == "x"
+        path: /a
+    default: /other"#;
+    let yaml = format!(
+        "{BASE}{}",
+        subscription("strict", "events", rules, "  deadLetterTopic: events-dlq")
+    );
+    let sc = start_sidecar(
+        "worker",
+        app.addr,
+        resources(&yaml),
+        SidecarConfig::default(),
+    )
+    .await;
+    for (id, t) in [("1", "a"), ("2", "b")] {
+        publish(
+            &sc,
+            "events",
+            Some("application/cloudevents+json"),
+            &event(id, t),
+            "",
+        )
+        .await;
+    }
+    assert_eq!(app.wait_for("/a", 1).await[0].json()["id"], "1");
+    let dead = eventually("the unroutable event is dead-lettered", || {
+        let store = sc.store.clone();
+        async move {
+            let m = store.messages("pubsub", "events-dlq").await.unwrap();
+            (!m.is_empty()).then_some(m)
+        }
+    })
+    .await;
+    let body: serde_json::Value = serde_json::from_slice(&dead[0].data).unwrap();
+    assert_eq!(body["id"], "2");
+    assert!(
+        app.requests_to("/other").is_empty(),
+        "not routed to the default"
+    );
 }
 
 #[tokio::test]

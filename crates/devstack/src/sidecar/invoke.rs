@@ -5,7 +5,10 @@
 //! The request goes straight to the callee's app address (devstack plays
 //! both sidecars): method, path, query, body and headers are forwarded,
 //! except hop-by-hop headers, `Host`, `Content-Length` (recomputed) and
-//! `dapr-api-token`; added are `dapr-caller-app-id`, `dapr-callee-app-id`,
+//! `dapr-api-token`; added are `dapr-caller-app-id`, `dapr-caller-namespace`
+//! (always [`NAMESPACE`], as on the cluster: daprd stamps its own namespace
+//! when it has one, `SetCallerIdentity` in `pkg/messaging`, replacing
+//! whatever the caller sent), `dapr-callee-app-id`,
 //! `traceparent` (the caller's, or a new one) and the callee's app token as
 //! `dapr-api-token`. The callee's status, headers and body come back as they
 //! are. When the callee cannot be reached: 500 `ERR_DIRECT_INVOKE`.
@@ -17,6 +20,10 @@ use http_body_util::Full;
 
 use super::app::{add_app_token, new_traceparent, valid_traceparent};
 use super::{api_error, Ctx, Req, Resp};
+
+/// The namespace every overlay in `k8s/overlays` deploys into: what the
+/// callee sees as `dapr-caller-namespace` on the cluster.
+pub const NAMESPACE: &str = "todo";
 
 const HOP_BY_HOP: &[&str] = &[
     "connection",
@@ -89,6 +96,7 @@ pub(crate) async fn invoke(ctx: &Ctx, target: &str, method_path: &str, req: Req)
     if let Ok(v) = HeaderValue::from_str(&ctx.app_id) {
         headers.insert("dapr-caller-app-id", v);
     }
+    headers.insert("dapr-caller-namespace", HeaderValue::from_static(NAMESPACE));
     if let Ok(v) = HeaderValue::from_str(target) {
         headers.insert("dapr-callee-app-id", v);
     }
