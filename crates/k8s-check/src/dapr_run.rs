@@ -1,6 +1,6 @@
 //! Checks `dapr.yaml` (Dapr multi-app run) against spin.toml and the Dapr
 //! resources it loads, the way the `dapr` CLI and daprd will read them:
-//! - the five app-ids, each `spin up --component-id <id>` of spin.toml,
+//! - the six app-ids, each `spin up --component-id <id>` of spin.toml,
 //!   listening on `127.0.0.1:<appPort>`, told its sidecar's port through
 //!   `-e DAPR_HTTP_PORT=` *and* `--variable dapr_http_port=` (the component's
 //!   `allowed_outbound_hosts` must use that variable);
@@ -122,7 +122,7 @@ pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec
         });
     }
 
-    // The five app-ids, once each.
+    // The app-ids, once each.
     let ids: Vec<&str> = apps.iter().map(|a| a.app_id.as_str()).collect();
     let set: BTreeSet<&str> = ids.iter().copied().collect();
     if set != APP_IDS.into_iter().collect() || ids.len() != APP_IDS.len() {

@@ -17,7 +17,14 @@ use serde_json::Value;
 use crate::kustomize::Resource;
 
 /// The Dapr app-ids, one per component with a sidecar (architecture §1).
-pub const APP_IDS: [&str; 5] = ["task-api", "audit", "notify", "recurrence", "sync-relay"];
+pub const APP_IDS: [&str; 6] = [
+    "task-api",
+    "audit",
+    "notify",
+    "recurrence",
+    "sync-relay",
+    "identity",
+];
 
 /// Components that run as a SpinApp without a Dapr sidecar (architecture §1:
 /// `web` serves the UI, embedded at build time; it uses no building block).
@@ -615,7 +622,7 @@ pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
     let topics = by("kafka.strimzi.io", "KafkaTopic");
     let services = by("", "Service");
 
-    // The five SpinApps, one per app-id, and every spin.toml component with a
+    // One SpinApp per app-id (and web), and every spin.toml component with a
     // sidecar has one.
     let names: BTreeSet<&str> = spinapps.keys().map(String::as_str).collect();
     let want: BTreeSet<&str> = APP_IDS.into_iter().chain(SIDECARLESS).collect();

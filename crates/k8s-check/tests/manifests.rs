@@ -99,10 +99,10 @@ fn every_manifest_validates() {
 fn minikube_overlay_has_the_whole_system() {
     let rs = render("minikube");
     let count = |kind: &str| rs.iter().filter(|r| r.kind() == kind).count();
-    assert_eq!(count("SpinApp"), 6); // five with a sidecar, and web
+    assert_eq!(count("SpinApp"), 7); // six with a sidecar, and web
     assert_eq!(count("Kafka"), 1);
     assert_eq!(count("KafkaNodePool"), 1);
-    assert_eq!(count("KafkaTopic"), 6);
+    assert_eq!(count("KafkaTopic"), 8);
     assert_eq!(count("Subscription"), 4);
     assert_eq!(count("Ingress"), 1);
     assert!(rs

@@ -1,25 +1,29 @@
-//! CloudEvents 1.0 envelopes for every event the system publishes (DESIGN §4).
+//! CloudEvents 1.0 envelopes for every event the system publishes (architecture §4).
 //!
 //! Publishers build the whole envelope themselves and send it as
 //! `application/cloudevents+json`, so the `id` survives Dapr and consumers can
 //! dedupe on it. Deciding *which* events a task change produces lives here too.
+//! The identity component's account events are built here as well
+//! ([`account_created_event`]), with their own source.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::identity::Account;
 use crate::task::{Channel, Status, Task};
 
 pub const SPEC_VERSION: &str = "1.0";
 
-/// Topic names (DESIGN §4).
+/// Topic names (architecture §4).
 pub mod topics {
     pub const TASK_EVENTS: &str = "task-events";
     pub const REMINDERS: &str = "reminders";
     pub const TASK_UPDATES: &str = "task-updates";
+    pub const ACCOUNT_EVENTS: &str = "account-events";
 }
 
-/// CloudEvent `type` values (DESIGN §4). The `.v1` suffix is the schema version.
+/// CloudEvent `type` values (architecture §4). The `.v1` suffix is the schema version.
 pub mod types {
     pub const TASK_CREATED: &str = "todo.task.created.v1";
     pub const TASK_UPDATED: &str = "todo.task.updated.v1";
@@ -30,6 +34,7 @@ pub mod types {
     pub const REMINDER_CANCELLED: &str = "todo.reminder.cancelled.v1";
     pub const SYNC_TASK_CHANGED: &str = "todo.sync.task-changed.v1";
     pub const SYNC_NOTIFICATION: &str = "todo.sync.notification.v1";
+    pub const ACCOUNT_CREATED: &str = "todo.account.created.v1";
 }
 
 /// A CloudEvents 1.0 JSON envelope. Fields Dapr adds on the way (`topic`,
@@ -99,6 +104,17 @@ pub struct TaskChangedData {
     pub task: Option<Task>,
 }
 
+/// `data` of a `todo.account.created.v1` event. Never the password hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountCreatedData {
+    pub account_id: Uuid,
+    /// The normalised address.
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// One event ready to publish (and to keep in the outbox until it is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -110,8 +126,11 @@ pub struct OutboundEvent {
     pub event: serde_json::Value,
 }
 
-/// Who publishes: the `source` of every envelope built here.
+/// Who publishes: the `source` of every envelope built here (task events).
 pub const SOURCE: &str = "task-api";
+
+/// The `source` of account events.
+pub const IDENTITY_SOURCE: &str = "identity";
 
 /// Fields compared by [`changed_fields`], in the order they are listed.
 pub const TRACKED_FIELDS: [&str; 10] = [
@@ -285,6 +304,30 @@ pub fn events_for_change(
         new_id(),
     ));
     events
+}
+
+/// The `todo.account.created.v1` event of a new account, on `account-events`,
+/// published by `identity`: `subject` and partition key are the account id
+/// (the `sub` of its access tokens, so it orders with the user's other
+/// events), `time` is `now`, `id` a fresh (uuid v7) event id.
+pub fn account_created_event(account: &Account, now: DateTime<Utc>, id: Uuid) -> OutboundEvent {
+    let account_id = account.id.hyphenated().to_string();
+    let mut out = envelope(
+        topics::ACCOUNT_EVENTS,
+        types::ACCOUNT_CREATED,
+        &account_id,
+        Some(account_id.clone()),
+        AccountCreatedData {
+            account_id: account.id,
+            email: account.email.clone(),
+            name: account.name.clone(),
+            created_at: account.created_at,
+        },
+        now,
+        id,
+    );
+    out.event["source"] = serde_json::Value::from(IDENTITY_SOURCE);
+    out
 }
 
 /// Open, due at some time, with a reminder: the reminder must be scheduled.

@@ -1,4 +1,4 @@
-//! Domain logic of the event-driven Todo system (DESIGN §3–§5).
+//! Domain logic of the event-driven Todo system (architecture §3–§5).
 //!
 //! Everything here is pure: no I/O, no clock reads, no randomness. Callers pass
 //! `now` and fresh ids in, so every rule is tested natively and deterministically.
@@ -11,6 +11,7 @@ pub mod canonical;
 pub mod delivery;
 pub mod duration;
 pub mod events;
+pub mod identity;
 pub mod notification;
 pub mod notify_settings;
 pub mod patch;

@@ -32,7 +32,7 @@ pub struct Problem {
     pub detail: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// Seconds for a `Retry-After` header (503s); not part of the body.
+    /// Seconds for a `Retry-After` header (503s, 429s); not part of the body.
     #[serde(skip)]
     pub retry_after: Option<u32>,
 }
@@ -115,6 +115,20 @@ impl Problem {
             "Unsupported Media Type",
             detail,
         )
+    }
+
+    /// The client must slow down (e.g. repeated failed sign-ins); retry after
+    /// `retry_after_secs`.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u32) -> Problem {
+        Problem {
+            retry_after: Some(retry_after_secs),
+            ..Problem::new(
+                429,
+                "/problems/too-many-requests",
+                "Too Many Requests",
+                detail,
+            )
+        }
     }
 
     /// A dependency (the Dapr sidecar or its store) is down or contended; safe to retry.
