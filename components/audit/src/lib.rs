@@ -44,7 +44,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
         Ok(found) => found,
         Err(response) => return *response,
     };
-    let id = params.first().copied().unwrap_or_default();
+    let id = params.first().map_or("", String::as_str);
     outcome(match endpoint {
         Endpoint::ListEntries => entries::list(ctx, &request).await,
         Endpoint::TaskHistory => entries::task_history(ctx, &request, id).await,

@@ -2,7 +2,7 @@
 //! user's chain head, the task's history head and the event's dedupe
 //! marker, append the entry, and commit them in one Dapr state transaction
 //! guarded by the ETags read; on a lost race re-read and decide again (a
-//! bounded number of times).
+//! bounded number of times, [`document::transact`]).
 //!
 //! # Documents, and what bounds each
 //!
@@ -31,7 +31,8 @@
 //! - `taskhist/{taskId}/{n}` → [`HistoryPage`]: 256 `seq`s of the task's
 //!   history, written once, by the append that filled them (the head's ETag
 //!   makes that one append). Fixed size (≤ ~5.3 KiB).
-//! - `seen/{eventId}` → [`Seen`] `{userId, seq}`: the dedupe marker,
+//! - `seen/{eventId}` → [`Seen`] `{userId, seq}` (shared with sync-relay's
+//!   feed): the dedupe marker,
 //!   insert-only in the same transaction as the append, so one CloudEvent
 //!   id is recorded at most once however often it is delivered. Fixed size;
 //!   they used to be kept for ever (one per event ever recorded), now each
@@ -46,17 +47,17 @@
 //! request's cost grows with the log, as recomputing the whole chain must.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use todo_core::audit_chain::{AuditEntry, ChainHead, MAX_ENTRY_BYTES, SEEN_TTL_SECS};
 use todo_core::audit_page::{PageQuery, HISTORY_PAGE_SEQS};
 use todo_core::task_event::TaskEvent;
 use todo_core::Problem;
 use todo_dapr::document::{
-    self, guarded_upsert, is_conflict, key_segment, Loaded, RawDocument, MAX_ATTEMPTS,
+    self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, RawDocument, Seen,
+    TransactError, Write, MAX_ATTEMPTS,
 };
 use todo_dapr::state::{SaveItem, TxOperation};
 use todo_dapr::{DaprError, Transport};
-use todo_http::respond::dapr_problem;
+use todo_http::respond::OrProblem;
 use uuid::Uuid;
 
 pub use todo_core::audit_page::{HistoryPage, HistoryPlan, TaskHistory};
@@ -65,14 +66,6 @@ use crate::Ctx;
 
 /// Most keys read in one bulk request.
 const BULK_CHUNK: usize = 100;
-
-/// `seen/{eventId}`: the entry an event was recorded as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Seen {
-    pub user_id: String,
-    pub seq: u64,
-}
 
 pub fn chain_key(user: &str) -> String {
     format!("chain/{}", key_segment(user))
@@ -88,10 +81,6 @@ pub fn history_key(task: Uuid) -> String {
 
 pub fn history_page_key(task: Uuid, page: u64) -> String {
     format!("taskhist/{task}/{page}")
-}
-
-pub fn seen_key(event_id: &str) -> String {
-    format!("seen/{}", key_segment(event_id))
 }
 
 /// What [`append`] did.
@@ -148,11 +137,10 @@ pub async fn append<T: Transport>(
     let keys = [
         chain_key(user),
         history_key(data.task_id),
-        seen_key(&event.envelope.id),
+        Seen::key(&event.envelope.id),
     ];
     let state = ctx.dapr.state(&ctx.config.state_store);
-    let mut last_err = DaprError::TransactionFailed(format!("{} kept changing", keys[0]));
-    for _ in 0..MAX_ATTEMPTS {
+    transact(&state, MAX_ATTEMPTS, at_once, async |_| {
         let mut found = state
             .bulk_get::<RawDocument>(&keys)
             .await?
@@ -162,7 +150,7 @@ pub async fn append<T: Transport>(
         let history =
             Loaded::from_versioned(document::decode::<TaskHistory>(found.next().flatten())?);
         if let Some(seen) = document::decode::<Seen>(found.next().flatten())? {
-            return Ok(Appended::Duplicate(seen.value.seq));
+            return Ok(Decided::Answer(Appended::Duplicate(seen.value.seq)));
         }
         if history.etag.is_some() && history.value.owner != user {
             return Err(AppendError::ForeignTask {
@@ -178,20 +166,15 @@ pub async fn append<T: Transport>(
         let mut next_history = history.value.clone();
         next_history.owner = user.to_string();
         let sealed = next_history.push(entry.seq);
-        let mut seen = guarded_upsert(
-            keys[2].clone(),
-            &Seen {
-                user_id: user.to_string(),
-                seq: entry.seq,
-            },
-            None,
-        )?;
-        seen.ttl_seconds = Some(SEEN_TTL_SECS);
+        let seen = Seen {
+            user_id: user.to_string(),
+            seq: entry.seq,
+        };
         let mut operations = vec![
             guarded_upsert(keys[0].clone(), &ChainHead::after(&entry), head.etag)?,
             guarded_upsert(entry_key(user, entry.seq), &entry, None)?,
             guarded_upsert(keys[1].clone(), &next_history, history.etag)?,
-            seen,
+            seen.write(&event.envelope.id, SEEN_TTL_SECS)?,
         ];
         // A sealed page is an unconditional upsert: only the append that
         // moves the head (guarded by its ETag) past page `n` writes page `n`,
@@ -203,15 +186,14 @@ pub async fn append<T: Transport>(
                 serde_json::to_value(seqs).map_err(|e| DaprError::InvalidRequest(e.to_string()))?,
             ));
         }
-        let operations: Vec<TxOperation> =
-            operations.into_iter().map(TxOperation::Upsert).collect();
-        match state.transaction(&operations).await {
-            Ok(()) => return Ok(Appended::New(entry)),
-            Err(err) if is_conflict(&err) => last_err = err,
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Err(AppendError::Unavailable(last_err))
+        let operations = operations.into_iter().map(TxOperation::Upsert).collect();
+        Ok(Decided::Commit(
+            Write::Transaction(operations),
+            Appended::New(entry),
+        ))
+    })
+    .await
+    .map_err(TransactError::into_inner)
 }
 
 /// The user's chain head (the empty chain when they have no entries).
@@ -221,7 +203,7 @@ pub async fn load_head<T: Transport>(ctx: &Ctx<T>, user: &str) -> Result<ChainHe
         .state(&ctx.config.state_store)
         .get::<ChainHead>(&chain_key(user))
         .await
-        .map_err(|e| dapr_problem(&e))?;
+        .or_problem()?;
     Ok(found.map(|v| v.value).unwrap_or_default())
 }
 
@@ -241,24 +223,22 @@ pub async fn load_history_page<T: Transport>(
     let candidates: Vec<u64> = (from / per_page..=last / per_page).collect();
     let mut keys = vec![history_key(task)];
     keys.extend(candidates.iter().map(|page| history_page_key(task, *page)));
-    let unreadable = |e: DaprError| dapr_problem(&e);
     let mut found = ctx
         .dapr
         .state(&ctx.config.state_store)
         .bulk_get::<RawDocument>(&keys)
         .await
-        .map_err(unreadable)?
+        .or_problem()?
         .into_iter()
         .map(|(_, item)| item);
-    let Some(history) =
-        document::decode::<TaskHistory>(found.next().flatten()).map_err(unreadable)?
+    let Some(history) = document::decode::<TaskHistory>(found.next().flatten()).or_problem()?
     else {
         return Ok(None);
     };
     let history = history.value;
     let mut pages = std::collections::BTreeMap::new();
     for (page, item) in candidates.iter().zip(found) {
-        if let Some(read) = document::decode::<HistoryPage>(item).map_err(unreadable)? {
+        if let Some(read) = document::decode::<HistoryPage>(item).or_problem()? {
             pages.insert(*page, read.value);
         }
     }
@@ -282,10 +262,7 @@ pub async fn load_entries<T: Transport, V: DeserializeOwned>(
     let mut out = Vec::with_capacity(seqs.len());
     for chunk in seqs.chunks(BULK_CHUNK) {
         let keys: Vec<String> = chunk.iter().map(|seq| entry_key(user, *seq)).collect();
-        let found = state
-            .bulk_get::<V>(&keys)
-            .await
-            .map_err(|e| dapr_problem(&e))?;
+        let found = state.bulk_get::<V>(&keys).await.or_problem()?;
         out.extend(found.into_iter().map(|(_, item)| item.map(|v| v.value)));
     }
     Ok(out)

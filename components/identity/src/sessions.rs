@@ -32,15 +32,15 @@ use todo_core::identity::tokens::{
 };
 use todo_core::identity::{FailureCounter, RefreshFamily, RefreshToken};
 use todo_core::Problem;
-use todo_dapr::document::{self, is_conflict, Loaded};
+use todo_dapr::document::{Decided, Loaded};
 use todo_dapr::Transport;
 use todo_http::body::require_json;
-use todo_http::respond::{dapr_problem, json, no_content, problem};
+use todo_http::respond::{json, no_content, problem, OrProblem};
 use todo_http::{header, Request, Response};
 use uuid::Uuid;
 
 use crate::context::jwt_config;
-use crate::store::{self, EmailClaim};
+use crate::store::{self, AccountDocument, EmailClaim};
 use crate::{outbox, Ctx};
 
 /// The header Spin (and devstack) name the client's address in.
@@ -110,9 +110,7 @@ pub async fn login<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Resp
         now,
         REFRESH_TOKEN_TTL_SECS,
     );
-    store::save_family(ctx, &family, None)
-        .await
-        .map_err(|e| dapr_problem(&e))?;
+    store::save_family(ctx, &family, None).await.or_problem()?;
     outbox::flush(ctx, &doc.value).await;
     Ok(tokens(
         &issue_access_token(account.id, &jwt, now),
@@ -138,57 +136,68 @@ pub async fn refresh<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Re
     };
     let now = ctx.now();
     let mut signing: Option<JwtConfig> = None;
-    for _ in 0..document::MAX_ATTEMPTS {
+    let contended = || {
+        Problem::unavailable(
+            "the sign-in session kept changing under concurrent refreshes; try again",
+            1,
+        )
+    };
+    let (response, committed) = store::transact(ctx, contended, async |_| {
         let Some(found) = store::load_family(ctx, presented.family_id()).await? else {
-            return Ok(rejected("the refresh token is not known", secure));
+            let response = rejected("the refresh token is not known", secure);
+            return Ok(Decided::Answer((response, None)));
         };
         let mut family = found.value;
         let secret = ctx.config.random_bytes::<REFRESH_SECRET_LEN>();
         let token = match family.refresh(&presented, &secret, now) {
-            RefreshOutcome::Rejected(reason) => return Ok(rejected(reason_text(reason), secure)),
+            RefreshOutcome::Rejected(reason) => {
+                let response = rejected(reason_text(reason), secure);
+                return Ok(Decided::Answer((response, None)));
+            }
             RefreshOutcome::ReuseDetected => {
-                match store::save_family(ctx, &family, found.etag).await {
-                    Ok(()) => {
-                        eprintln!(
-                            "identity: refresh token reuse in family of account {}: family revoked",
-                            family.account_id
-                        );
-                        return Ok(rejected(
-                            "this refresh token was already used; every session of this sign-in has ended, sign in again",
-                            secure,
-                        ));
-                    }
-                    Err(err) if is_conflict(&err) => continue,
-                    Err(err) => return Err(dapr_problem(&err)),
-                }
+                let write = store::family_write(ctx, &family, found.etag).or_problem()?;
+                let response = rejected(
+                    "this refresh token was already used; every session of this sign-in has ended, sign in again",
+                    secure,
+                );
+                let revoked = Refreshed::Revoked(family.account_id);
+                return Ok(Decided::Commit(write, (response, Some(revoked))));
             }
             RefreshOutcome::Rotated { token } => token,
         };
         let Some(doc) = store::load_account(ctx, family.account_id).await? else {
-            return Ok(rejected("the account no longer exists", secure));
+            let response = rejected("the account no longer exists", secure);
+            return Ok(Decided::Answer((response, None)));
         };
-        let jwt = match signing.take() {
+        // Read once, kept for the attempts after a lost race.
+        let jwt = match &signing {
             Some(jwt) => jwt,
-            None => jwt_config(ctx).await?,
+            None => signing.insert(jwt_config(ctx).await?),
         };
-        match store::save_family(ctx, &family, found.etag).await {
-            Ok(()) => {}
-            Err(err) if is_conflict(&err) => {
-                signing = Some(jwt);
-                continue;
-            }
-            Err(err) => return Err(dapr_problem(&err)),
-        }
-        outbox::flush(ctx, &doc.value).await;
-        return Ok(tokens(
-            &issue_access_token(family.account_id, &jwt, now),
+        let write = store::family_write(ctx, &family, found.etag).or_problem()?;
+        let response = tokens(
+            &issue_access_token(family.account_id, jwt, now),
             &refresh_cookie(&token, family.remaining_secs(now), secure),
-        ));
+        );
+        Ok(Decided::Commit(write, (response, Some(Refreshed::Rotated(doc.value)))))
+    })
+    .await?;
+    match committed {
+        Some(Refreshed::Revoked(account)) => eprintln!(
+            "identity: refresh token reuse in family of account {account}: family revoked"
+        ),
+        Some(Refreshed::Rotated(doc)) => outbox::flush(ctx, &doc).await,
+        None => {}
     }
-    Err(Problem::unavailable(
-        "the sign-in session kept changing under concurrent refreshes; try again",
-        1,
-    ))
+    Ok(response)
+}
+
+/// What a refresh committed, for what follows the commit.
+enum Refreshed {
+    /// A rotated token came back: the family (of this account) is revoked.
+    Revoked(Uuid),
+    /// The family moved on to a new token of this account.
+    Rotated(AccountDocument),
 }
 
 /// The refresh cookie → 204, the cookie's family revoked (whatever its
@@ -198,33 +207,25 @@ pub async fn refresh<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Re
 pub async fn logout<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
     let secure = secure(request);
     if let Some(presented) = presented_token(request) {
-        let mut done = false;
-        for _ in 0..document::MAX_ATTEMPTS {
+        let contended = || {
+            Problem::unavailable(
+                "the sign-in session kept changing under concurrent requests; try again",
+                1,
+            )
+        };
+        store::transact(ctx, contended, async |_| {
             let Some(found) = store::load_family(ctx, presented.family_id()).await? else {
-                done = true;
-                break;
+                return Ok(Decided::Answer(()));
             };
             let mut family = found.value;
             if family.revoked {
-                done = true;
-                break;
+                return Ok(Decided::Answer(()));
             }
             family.revoke();
-            match store::save_family(ctx, &family, found.etag).await {
-                Ok(()) => {
-                    done = true;
-                    break;
-                }
-                Err(err) if is_conflict(&err) => continue,
-                Err(err) => return Err(dapr_problem(&err)),
-            }
-        }
-        if !done {
-            return Err(Problem::unavailable(
-                "the sign-in session kept changing under concurrent requests; try again",
-                1,
-            ));
-        }
+            let write = store::family_write(ctx, &family, found.etag).or_problem()?;
+            Ok(Decided::Commit(write, ()))
+        })
+        .await?;
     }
     let mut response = no_content();
     set_cookie(&mut response, &clear_refresh_cookie(secure));

@@ -30,10 +30,12 @@ use todo_core::identity::account::account_key;
 use todo_core::identity::tokens::refresh_family_key;
 use todo_core::identity::{Account, FailureCounter, LockoutPolicy, RefreshFamily};
 use todo_core::Problem;
-use todo_dapr::document::{self, guarded_upsert, is_conflict, Loaded, RawDocument};
+use todo_dapr::document::{
+    self, at_once, guarded_upsert, is_conflict, Decided, Loaded, RawDocument, Write,
+};
 use todo_dapr::state::{TxOperation, Versioned};
 use todo_dapr::{DaprError, Transport};
-use todo_http::respond::dapr_problem;
+use todo_http::respond::{dapr_problem, transact_problem, OrProblem};
 use uuid::Uuid;
 
 use crate::Ctx;
@@ -81,7 +83,7 @@ pub async fn read_all<T: Transport>(
         .state(&ctx.config.state_store)
         .bulk_get::<RawDocument>(keys)
         .await
-        .map_err(|e| dapr_problem(&e))?
+        .or_problem()?
         .into_iter()
         .map(|(_, item)| item)
         .collect())
@@ -91,7 +93,7 @@ pub async fn read_all<T: Transport>(
 pub fn decode<V: serde::de::DeserializeOwned>(
     item: Option<Versioned<RawDocument>>,
 ) -> Result<Option<Versioned<V>>, Problem> {
-    document::decode(item).map_err(|e| dapr_problem(&e))
+    document::decode(item).or_problem()
 }
 
 /// Whether an address claim exists under `email_key`.
@@ -104,7 +106,7 @@ pub async fn email_claim<T: Transport>(
         .state(&ctx.config.state_store)
         .get::<EmailClaim>(email_key)
         .await
-        .map_err(|e| dapr_problem(&e))?
+        .or_problem()?
         .map(|v| v.value))
 }
 
@@ -117,7 +119,7 @@ pub async fn load_account<T: Transport>(
         .state(&ctx.config.state_store)
         .get::<AccountDocument>(&account_key(id))
         .await
-        .map_err(|e| dapr_problem(&e))
+        .or_problem()
 }
 
 /// Stores a new account and claims its address (`email_key`) in one
@@ -127,17 +129,19 @@ pub async fn load_account<T: Transport>(
 /// [`Created::Taken`]; this account's (the commit went through although the
 /// answer said otherwise) → [`Created::Committed`]; none → try again, at
 /// most [`document::MAX_ATTEMPTS`] times, then 503.
+///
+/// Its loop is not [`document::transact`]'s: nothing is read before the
+/// write (both documents are insert-only), and the read that follows a
+/// failed commit classifies that commit (ours, another account's, or a
+/// retry) instead of preparing the next one, the last failure included.
 pub async fn create_account<T: Transport>(
     ctx: &Ctx<T>,
     doc: &AccountDocument,
     email_key: &str,
 ) -> Result<Created, Problem> {
     let state = ctx.dapr.state(&ctx.config.state_store);
-    let invalid = |e: DaprError| dapr_problem(&e);
     let operations = [
-        TxOperation::Upsert(
-            guarded_upsert(account_key(doc.account.id), doc, None).map_err(invalid)?,
-        ),
+        TxOperation::Upsert(guarded_upsert(account_key(doc.account.id), doc, None).or_problem()?),
         TxOperation::Upsert(
             guarded_upsert(
                 email_key,
@@ -146,7 +150,7 @@ pub async fn create_account<T: Transport>(
                 },
                 None,
             )
-            .map_err(invalid)?,
+            .or_problem()?,
         ),
     ];
     for _ in 0..document::MAX_ATTEMPTS {
@@ -173,32 +177,30 @@ pub async fn record_failure<T: Transport>(
     policy: &LockoutPolicy,
 ) -> Result<(), Problem> {
     let now = ctx.now();
-    let state = ctx.dapr.state(&ctx.config.state_store);
-    for _ in 0..document::MAX_ATTEMPTS {
+    let contended = || conflict_exhausted("the sign-in failure counters");
+    transact(ctx, contended, async |attempt| {
+        if attempt > 1 {
+            // The counters as they are now, after the race this lost.
+            let keys: Vec<String> = counters.iter().map(|(k, _)| k.clone()).collect();
+            let found = read_all(ctx, &keys).await?;
+            counters = keys
+                .into_iter()
+                .zip(found)
+                .map(|(key, item)| Ok((key, Loaded::from_versioned(decode(item)?))))
+                .collect::<Result<_, Problem>>()?;
+        }
         let mut operations = Vec::with_capacity(counters.len());
         for (key, loaded) in &counters {
             let mut counter = loaded.value.clone();
             counter.record_failure(policy, now);
-            let mut item = guarded_upsert(key.clone(), &counter, loaded.etag.clone())
-                .map_err(|e| dapr_problem(&e))?;
+            let mut item =
+                guarded_upsert(key.clone(), &counter, loaded.etag.clone()).or_problem()?;
             item.ttl_seconds = counter.ttl_secs(policy, now).map(u64::from);
             operations.push(TxOperation::Upsert(item));
         }
-        match state.transaction(&operations).await {
-            Ok(()) => return Ok(()),
-            Err(err) if is_conflict(&err) => {
-                let keys: Vec<String> = counters.iter().map(|(k, _)| k.clone()).collect();
-                let found = read_all(ctx, &keys).await?;
-                counters = keys
-                    .into_iter()
-                    .zip(found)
-                    .map(|(key, item)| Ok((key, Loaded::from_versioned(decode(item)?))))
-                    .collect::<Result<_, Problem>>()?;
-            }
-            Err(err) => return Err(dapr_problem(&err)),
-        }
-    }
-    Err(conflict_exhausted("the sign-in failure counters"))
+        Ok(Decided::Commit(Write::Transaction(operations), ()))
+    })
+    .await
 }
 
 /// Forgets the failures recorded under `key` (a successful sign-in).
@@ -207,7 +209,7 @@ pub async fn clear_counter<T: Transport>(ctx: &Ctx<T>, key: &str) -> Result<(), 
         .state(&ctx.config.state_store)
         .delete(key, None)
         .await
-        .map_err(|e| dapr_problem(&e))
+        .or_problem()
 }
 
 /// The refresh family `family_id` with its ETag, if it exists.
@@ -219,21 +221,45 @@ pub async fn load_family<T: Transport>(
         .state(&ctx.config.state_store)
         .get::<RefreshFamily>(&refresh_family_key(family_id))
         .await
-        .map_err(|e| dapr_problem(&e))
+        .or_problem()
 }
 
-/// Writes `family` guarded by `etag` (insert-only when `None`), living what
-/// is left of it (at least a second). A lost race is
+/// The write of `family` guarded by `etag` (insert-only when `None`),
+/// living what is left of it (at least a second). A lost race is
 /// [`DaprError::EtagMismatch`] (see [`is_conflict`]): re-read and decide again.
+pub fn family_write<T: Transport>(
+    ctx: &Ctx<T>,
+    family: &RefreshFamily,
+    etag: Option<String>,
+) -> Result<Write, DaprError> {
+    let mut item = guarded_upsert(refresh_family_key(&family.id), family, etag)?;
+    let remaining = family.remaining_secs(ctx.now()).max(1);
+    item.ttl_seconds = Some(u64::try_from(remaining).unwrap_or(1));
+    Ok(Write::Save(vec![item]))
+}
+
+/// Writes `family` ([`family_write`]).
 pub async fn save_family<T: Transport>(
     ctx: &Ctx<T>,
     family: &RefreshFamily,
     etag: Option<String>,
 ) -> Result<(), DaprError> {
-    let mut item = guarded_upsert(refresh_family_key(&family.id), family, etag)?;
-    let remaining = family.remaining_secs(ctx.now()).max(1);
-    item.ttl_seconds = Some(u64::try_from(remaining).unwrap_or(1));
-    ctx.dapr.state(&ctx.config.state_store).save(&[item]).await
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    family_write(ctx, family, etag)?.commit(&state).await
+}
+
+/// A change under identity's retry rules ([`document::transact`]): `decide`
+/// reads and decides; a lost race is re-read at once; after
+/// [`document::MAX_ATTEMPTS`] lost races, the 503 `contended`.
+pub async fn transact<T: Transport, R>(
+    ctx: &Ctx<T>,
+    contended: impl FnOnce() -> Problem,
+    decide: impl AsyncFnMut(u32) -> Result<Decided<R>, Problem>,
+) -> Result<R, Problem> {
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    document::transact(&state, document::MAX_ATTEMPTS, at_once, decide)
+        .await
+        .map_err(|err| transact_problem(err, contended))
 }
 
 #[cfg(test)]

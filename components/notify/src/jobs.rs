@@ -27,11 +27,11 @@ use todo_core::events::{envelope, topics, types, ReminderEventData};
 use todo_core::notification::{Notification, NotificationEventData};
 use todo_core::reminder_job::{is_current, task_of_job};
 use todo_core::Problem;
-use todo_dapr::document::{guarded_upsert, is_conflict, MAX_ATTEMPTS};
+use todo_dapr::document::{at_once, guarded_upsert, transact, Decided, Write, MAX_ATTEMPTS};
 use todo_dapr::inbound::{parse_job_data, DeliveryStatus};
 use todo_dapr::state::TxOperation;
 use todo_dapr::{DaprError, Transport};
-use todo_http::respond::{dapr_problem, problem};
+use todo_http::respond::{problem, transact_problem, OrProblem};
 use todo_http::{Request, Response};
 use uuid::Uuid;
 
@@ -96,13 +96,13 @@ async fn run<T: Transport, W: Transport>(
         None => return Ok("stale reminder, ignored"),
     };
     if !record.published {
-        publish(ctx, &record).await.map_err(|e| dapr_problem(&e))?;
+        publish(ctx, &record).await.or_problem()?;
         if let Some(updated) = store::update_fired(ctx, &key, |r| {
             r.published = true;
             Some(r.clone())
         })
         .await
-        .map_err(|e| dapr_problem(&e))?
+        .or_problem()?
         {
             record = updated;
         }
@@ -144,10 +144,9 @@ async fn record_firing<T: Transport, W: Transport>(
         inbox_key(&data.user_id),
         settings_key(&data.user_id),
     ];
-    for _ in 0..MAX_ATTEMPTS {
-        let read = store::read_all(ctx, &keys)
-            .await
-            .map_err(|e| dapr_problem(&e))?;
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    transact(&state, MAX_ATTEMPTS, at_once, async |_| {
+        let read = store::read_all(ctx, &keys).await.or_problem()?;
         let [fired, reminder, inbox, settings] = <[_; 4]>::try_from(read)
             .map_err(|_| Problem::internal("bulk read answered the wrong number of keys"))?;
         let unreadable = |e: DaprError| Problem::internal(e.to_string());
@@ -158,11 +157,11 @@ async fn record_firing<T: Transport, W: Transport>(
             .map_err(unreadable)?
             .value
         {
-            return Ok(Some((existing, settings, false)));
+            return Ok(Decided::Answer(Some((existing, settings, false))));
         }
         let reminder = store::loaded::<Option<ReminderRecord>>(reminder).map_err(unreadable)?;
         if !is_current(data, reminder.value.as_ref()) {
-            return Ok(None);
+            return Ok(Decided::Answer(None));
         }
         let now = ctx.now();
         let notification = Notification::for_reminder(Uuid::now_v7(), data, now)
@@ -170,32 +169,26 @@ async fn record_firing<T: Transport, W: Transport>(
         let record = FiredRecord::new(&data.user_id, notification.clone(), &settings);
         let mut inbox = store::loaded::<InboxHead>(inbox).map_err(unreadable)?;
         let spill = inbox.value.insert(notification).unwrap_or_default();
-        let mut fired = guarded_upsert(key, &record, None).map_err(|e| dapr_problem(&e))?;
+        let mut fired = guarded_upsert(key, &record, None).or_problem()?;
         fired.ttl_seconds = Some(FIRED_TTL_SECS);
         let mut operations = vec![
             TxOperation::Upsert(
-                guarded_upsert(inbox_key(&data.user_id), &inbox.value, inbox.etag)
-                    .map_err(|e| dapr_problem(&e))?,
+                guarded_upsert(inbox_key(&data.user_id), &inbox.value, inbox.etag).or_problem()?,
             ),
             TxOperation::Upsert(fired),
         ];
-        operations
-            .extend(store::spill_operations(&data.user_id, &spill).map_err(|e| dapr_problem(&e))?);
-        match ctx
-            .dapr
-            .state(&ctx.config.state_store)
-            .transaction(&operations)
-            .await
-        {
-            Ok(()) => return Ok(Some((record, settings, true))),
-            Err(err) if is_conflict(&err) => continue,
-            Err(err) => return Err(dapr_problem(&err)),
-        }
-    }
-    Err(Problem::unavailable(
-        "the inbox was changed concurrently too often",
-        1,
-    ))
+        operations.extend(store::spill_operations(&data.user_id, &spill).or_problem()?);
+        Ok(Decided::Commit(
+            Write::Transaction(operations),
+            Some((record, settings, true)),
+        ))
+    })
+    .await
+    .map_err(|err| {
+        transact_problem(err, || {
+            Problem::unavailable("the inbox was changed concurrently too often", 1)
+        })
+    })
 }
 
 /// Publishes `todo.sync.notification.v1` on `task-updates` (event id = the
@@ -243,7 +236,7 @@ async fn deliver_channel<T: Transport, W: Transport>(
         (claim == Claim::Claimed).then_some(())
     })
     .await
-    .map_err(|e| dapr_problem(&e))?;
+    .or_problem()?;
     if claim != Claim::Claimed {
         return Ok(claim);
     }
@@ -255,6 +248,6 @@ async fn deliver_channel<T: Transport, W: Transport>(
         Some(())
     })
     .await
-    .map_err(|e| dapr_problem(&e))?;
+    .or_problem()?;
     Ok(Claim::Claimed)
 }

@@ -7,16 +7,15 @@
 
 pub mod channels;
 pub mod context;
+pub mod deliveries;
 pub mod jobs;
 pub mod notifications;
 pub mod reminders;
 pub mod store;
 
-use todo_core::Problem;
 use todo_dapr::Transport;
-use todo_http::body::MAX_BODY_BYTES;
-use todo_http::respond::{outcome, problem};
-use todo_http::router::{match_route, unmatched_response, Route, RouteMatch};
+use todo_http::respond::outcome;
+use todo_http::router::{route, Route};
 use todo_http::{Request, Response};
 
 pub use context::Ctx;
@@ -47,27 +46,19 @@ pub const ROUTES: &[Route<Endpoint>] = &[
 
 /// Handles one request.
 pub async fn handle<T: Transport, W: Transport>(ctx: &Ctx<T, W>, request: Request) -> Response {
-    if request.body().len() > MAX_BODY_BYTES {
-        return problem(&Problem::payload_too_large(MAX_BODY_BYTES));
-    }
-    let path = request.uri().path().to_string();
-    let (endpoint, params) = match match_route(ROUTES, request.method().as_str(), &path) {
-        RouteMatch::Found(endpoint, params) => (endpoint, params),
-        RouteMatch::MethodNotAllowed(allowed) => return unmatched_response(&allowed, &path),
-        RouteMatch::NotFound => return unmatched_response(&[], &path),
+    let (endpoint, params) = match route(ROUTES, &request) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    let param = params.first().copied().unwrap_or_default();
+    let param = params.first().map_or("", String::as_str);
     match endpoint {
         Endpoint::ListNotifications => outcome(notifications::list(ctx, &request).await),
         Endpoint::MarkRead => outcome(notifications::read(ctx, &request, param).await),
         Endpoint::GetSettings => outcome(notifications::get_settings(ctx, &request).await),
         Endpoint::PutSettings => outcome(notifications::put_settings(ctx, &request).await),
         Endpoint::Health => ctx.health().await,
-        Endpoint::Reminders => reminders::deliver(ctx, &request).await,
-        Endpoint::Job => match todo_dapr::inbound::job_name_from_path(&path) {
-            Some(name) => jobs::fire(ctx, &request, &name).await,
-            None => unmatched_response(&[], &path),
-        },
+        Endpoint::Reminders => deliveries::reminders(ctx, &request).await,
+        Endpoint::Job => jobs::fire(ctx, &request, param).await,
     }
 }
 

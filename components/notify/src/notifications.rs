@@ -3,10 +3,12 @@
 use todo_core::notification::{InboxHead, InboxQuery, Notification};
 use todo_core::notify_settings::{self, NotifySettings, SettingsInput, SettingsView};
 use todo_core::Problem;
-use todo_dapr::document::{guarded_upsert, is_conflict, MAX_ATTEMPTS};
+use todo_dapr::document::{
+    at_once, guarded_upsert, transact, Decided, TransactError, Write, MAX_ATTEMPTS,
+};
 use todo_dapr::state::TxOperation;
 use todo_dapr::{DaprError, Transport};
-use todo_http::respond::{dapr_problem, json};
+use todo_http::respond::{json, OrProblem};
 use todo_http::{body, Request, Response};
 use uuid::Uuid;
 
@@ -20,9 +22,7 @@ pub async fn list<T: Transport, W: Transport>(
 ) -> Result<Response, Problem> {
     let user = ctx.user(request).await?;
     let query = InboxQuery::parse(request.uri().query().unwrap_or(""))?;
-    let inbox = store::load_inbox(ctx, &user)
-        .await
-        .map_err(|e| dapr_problem(&e))?;
+    let inbox = store::load_inbox(ctx, &user).await.or_problem()?;
     Ok(json(200, &inbox.page(&query)))
 }
 
@@ -35,10 +35,7 @@ pub async fn read<T: Transport, W: Transport>(
     let user = ctx.user(request).await?;
     let not_found = || Problem::not_found(format!("no notification {id}"));
     let id: Uuid = id.parse().map_err(|_| not_found())?;
-    match mark_read(ctx, &user, id)
-        .await
-        .map_err(|e| dapr_problem(&e))?
-    {
+    match mark_read(ctx, &user, id).await.or_problem()? {
         Some(notification) => Ok(json(200, &notification)),
         None => Err(not_found()),
     }
@@ -55,14 +52,13 @@ async fn mark_read<T: Transport, W: Transport>(
 ) -> Result<Option<Notification>, DaprError> {
     let key = inbox_key(user);
     let state = ctx.dapr.state(&ctx.config.state_store);
-    let mut last_err = DaprError::EtagMismatch(format!("{key} kept changing"));
-    for _ in 0..MAX_ATTEMPTS {
+    transact(&state, MAX_ATTEMPTS, at_once, async |_| {
         let now = ctx.now();
         let mut head = store::load::<T, W, InboxHead>(ctx, &key).await?;
-        let written = if let Some((notification, changed)) = head.value.mark_read(id, now) {
+        if let Some((notification, changed)) = head.value.mark_read(id, now) {
             let spill = head.value.spill();
             if !changed && spill.is_empty() {
-                return Ok(Some(notification));
+                return Ok(Decided::Answer(Some(notification)));
             }
             let mut operations = vec![TxOperation::Upsert(guarded_upsert(
                 key.as_str(),
@@ -70,32 +66,30 @@ async fn mark_read<T: Transport, W: Transport>(
                 head.etag,
             )?)];
             operations.extend(store::spill_operations(user, &spill)?);
-            (notification, state.transaction(&operations).await)
-        } else {
-            let sheets = store::load_sheets(ctx, user, &head.value.sheets).await?;
-            let Some((number, mut sheet, (notification, changed))) = sheets
-                .into_iter()
-                .find_map(|(n, mut s)| s.value.mark_read(id, now).map(|found| (n, s, found)))
-            else {
-                return Ok(None);
-            };
-            if !changed {
-                return Ok(Some(notification));
-            }
-            let item = guarded_upsert(
-                store::inbox_sheet_key(user, number),
-                &sheet.value,
-                sheet.etag.take(),
-            )?;
-            (notification, state.save(&[item]).await)
-        };
-        match written {
-            (notification, Ok(())) => return Ok(Some(notification)),
-            (_, Err(err)) if is_conflict(&err) => last_err = err,
-            (_, Err(err)) => return Err(err),
+            return Ok(Decided::Commit(
+                Write::Transaction(operations),
+                Some(notification),
+            ));
         }
-    }
-    Err(last_err)
+        let sheets = store::load_sheets(ctx, user, &head.value.sheets).await?;
+        let Some((number, mut sheet, (notification, changed))) = sheets
+            .into_iter()
+            .find_map(|(n, mut s)| s.value.mark_read(id, now).map(|found| (n, s, found)))
+        else {
+            return Ok(Decided::Answer(None));
+        };
+        if !changed {
+            return Ok(Decided::Answer(Some(notification)));
+        }
+        let item = guarded_upsert(
+            store::inbox_sheet_key(user, number),
+            &sheet.value,
+            sheet.etag.take(),
+        )?;
+        Ok(Decided::Commit(Write::Save(vec![item]), Some(notification)))
+    })
+    .await
+    .map_err(TransactError::into_inner)
 }
 
 /// `GET /api/notifications/settings` → `{email, webhookUrl, webhookSecretSet}`.
@@ -106,7 +100,7 @@ pub async fn get_settings<T: Transport, W: Transport>(
     let user = ctx.user(request).await?;
     let settings = store::load::<T, W, NotifySettings>(ctx, &settings_key(&user))
         .await
-        .map_err(|e| dapr_problem(&e))?;
+        .or_problem()?;
     Ok(json(200, &SettingsView::from(&settings.value)))
 }
 
@@ -139,7 +133,7 @@ pub async fn put_settings<T: Transport, W: Transport>(
         },
     )
     .await
-    .map_err(|e| dapr_problem(&e))?;
+    .or_problem()?;
     match (saved, invalid) {
         (Some(view), _) => Ok(json(200, &view)),
         (None, Some(errors)) => Err(Problem::validation(errors)),

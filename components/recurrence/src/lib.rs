@@ -8,8 +8,8 @@
 //! natively in tests against a fake Dapr transport. The rules themselves
 //! (next due date, COUNT, UNTIL, DST) are `todo_core::recurrence`.
 
-pub mod completions;
 pub mod context;
+pub mod deliveries;
 pub mod preview;
 
 use todo_dapr::Transport;
@@ -54,7 +54,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
     outcome(match endpoint {
         Endpoint::Preview => preview::preview(ctx, &request).await,
         Endpoint::Health => Ok(ctx.health().await),
-        Endpoint::TaskEvents => Ok(completions::task_events(ctx, &request).await),
+        Endpoint::TaskEvents => Ok(deliveries::task_events(ctx, &request).await),
     })
 }
 

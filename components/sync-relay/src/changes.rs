@@ -9,7 +9,7 @@ use std::time::Duration;
 use todo_core::sync_feed::{parse_wait, start_cursor, Backoff, ChangesPage};
 use todo_core::Problem;
 use todo_dapr::Transport;
-use todo_http::respond::{dapr_problem, json};
+use todo_http::respond::{json, OrProblem};
 use todo_http::{query_pairs, Request, Response};
 
 use crate::store::{self, Step};
@@ -34,9 +34,7 @@ pub async fn changes<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Re
     let deadline = ctx.now() + chrono::Duration::from_std(wait).unwrap_or_default();
     let mut cursor = match since {
         Some(cursor) => cursor,
-        None => store::head(ctx, &user)
-            .await
-            .map_err(|e| dapr_problem(&e))?,
+        None => store::head(ctx, &user).await.or_problem()?,
     };
     let mut backoff = Backoff::default();
     loop {
@@ -45,10 +43,7 @@ pub async fn changes<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Re
             cursor,
             reset,
         };
-        match store::read_after(ctx, &user, cursor)
-            .await
-            .map_err(|e| dapr_problem(&e))?
-        {
+        match store::read_after(ctx, &user, cursor).await.or_problem()? {
             Step::Changes(changes) => {
                 cursor = changes.last().map_or(cursor, |c| c.seq);
                 return Ok(json(200, &page(changes, cursor, false)));

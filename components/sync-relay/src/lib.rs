@@ -7,15 +7,13 @@
 
 pub mod changes;
 pub mod context;
-pub mod events;
+pub mod deliveries;
 pub mod store;
 pub mod stream;
 
-use todo_core::Problem;
 use todo_dapr::Transport;
-use todo_http::body::MAX_BODY_BYTES;
 use todo_http::respond::{outcome, problem};
-use todo_http::router::{match_route, unmatched_response, Route, RouteMatch};
+use todo_http::router::{route, Route};
 use todo_http::{Request, Response};
 
 pub use context::Ctx;
@@ -50,16 +48,9 @@ pub enum Answer {
 
 /// Handles one request.
 pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Answer {
-    if request.body().len() > MAX_BODY_BYTES {
-        return Answer::Full(problem(&Problem::payload_too_large(MAX_BODY_BYTES)));
-    }
-    let path = request.uri().path().to_string();
-    let endpoint = match match_route(ROUTES, request.method().as_str(), &path) {
-        RouteMatch::Found(endpoint, _) => endpoint,
-        RouteMatch::MethodNotAllowed(allowed) => {
-            return Answer::Full(unmatched_response(&allowed, &path))
-        }
-        RouteMatch::NotFound => return Answer::Full(unmatched_response(&[], &path)),
+    let endpoint = match route(ROUTES, &request) {
+        Ok((endpoint, _)) => endpoint,
+        Err(response) => return Answer::Full(*response),
     };
     Answer::Full(match endpoint {
         Endpoint::Stream => match stream::open(ctx, &request).await {
@@ -68,7 +59,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Answer {
         },
         Endpoint::Changes => outcome(changes::changes(ctx, &request).await),
         Endpoint::Health => ctx.health().await,
-        Endpoint::TaskUpdates => events::task_updates(ctx, &request).await,
+        Endpoint::TaskUpdates => deliveries::task_updates(ctx, &request).await,
     })
 }
 

@@ -3,33 +3,26 @@
 //! prefixes them with `sync-relay||`; ids are percent-encoded):
 //! - `feed/{uid}` → [`FeedHead`] `{seq}`: the last sequence appended;
 //! - `change/{uid}/{seq}` → [`Change`], insert-only, TTL 24 h;
-//! - `seen/{eventId}` → `{userId, seq}`, insert-only, TTL 24 h: the dedupe
-//!   marker, so a redelivered event is appended once.
+//! - `seen/{eventId}` → [`Seen`] `{userId, seq}`, insert-only, TTL 24 h: the
+//!   dedupe marker, so a redelivered event is appended once.
 //!
 //! An append writes all three in one transaction guarded by the head's ETag;
-//! a lost race is re-read and retried (a bounded number of times).
+//! a lost race is re-read and retried (a bounded number of times,
+//! [`document::transact`]).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use todo_core::events::CloudEvent;
 use todo_core::sync_feed::{
     plan_read, take_batch, Batch, Change, FeedHead, ReadPlan, CHANGE_TTL_SECS,
 };
 use todo_dapr::document::{
-    self, guarded_upsert, is_conflict, key_segment, RawDocument, MAX_ATTEMPTS,
+    self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, RawDocument, Seen,
+    TransactError, Write, MAX_ATTEMPTS,
 };
 use todo_dapr::state::TxOperation;
 use todo_dapr::{DaprError, Transport};
 
 use crate::Ctx;
-
-/// `seen/{eventId}`: where an event went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Seen {
-    pub user_id: String,
-    pub seq: u64,
-}
 
 pub fn feed_key(user: &str) -> String {
     format!("feed/{}", key_segment(user))
@@ -37,10 +30,6 @@ pub fn feed_key(user: &str) -> String {
 
 pub fn change_key(user: &str, seq: u64) -> String {
     format!("change/{}/{seq}", key_segment(user))
-}
-
-pub fn seen_key(event_id: &str) -> String {
-    format!("seen/{}", key_segment(event_id))
 }
 
 /// What [`append`] did.
@@ -58,18 +47,16 @@ pub async fn append<T: Transport>(
     event: CloudEvent<Value>,
 ) -> Result<Appended, DaprError> {
     let state = ctx.dapr.state(&ctx.config.state_store);
-    let keys = [feed_key(user), seen_key(&event.id)];
-    let mut last_err = DaprError::EtagMismatch(format!("{} kept changing", keys[0]));
-    for _ in 0..MAX_ATTEMPTS {
+    let keys = [feed_key(user), Seen::key(&event.id)];
+    transact(&state, MAX_ATTEMPTS, at_once, async |_| {
         let mut found = state
             .bulk_get::<RawDocument>(&keys)
             .await?
             .into_iter()
             .map(|(_, item)| item);
-        let head =
-            document::Loaded::<FeedHead>::from_versioned(document::decode(found.next().flatten())?);
+        let head = Loaded::<FeedHead>::from_versioned(document::decode(found.next().flatten())?);
         if let Some(seen) = document::decode::<Seen>(found.next().flatten())? {
-            return Ok(Appended::Duplicate(seen.value.seq));
+            return Ok(Decided::Answer(Appended::Duplicate(seen.value.seq)));
         }
         let seq = head.value.seq + 1;
         let mut change = guarded_upsert(
@@ -78,31 +65,26 @@ pub async fn append<T: Transport>(
             None,
         )?;
         change.ttl_seconds = Some(CHANGE_TTL_SECS);
-        let mut seen = guarded_upsert(
-            seen_key(&event.id),
-            &Seen {
-                user_id: user.to_string(),
-                seq,
-            },
-            None,
-        )?;
-        seen.ttl_seconds = Some(CHANGE_TTL_SECS);
-        let operations = [
+        let seen = Seen {
+            user_id: user.to_string(),
+            seq,
+        };
+        let operations = vec![
             TxOperation::Upsert(guarded_upsert(
                 feed_key(user),
                 &FeedHead { seq },
                 head.etag,
             )?),
             TxOperation::Upsert(change),
-            TxOperation::Upsert(seen),
+            TxOperation::Upsert(seen.write(&event.id, CHANGE_TTL_SECS)?),
         ];
-        match state.transaction(&operations).await {
-            Ok(()) => return Ok(Appended::New(seq)),
-            Err(err) if is_conflict(&err) => last_err = err,
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_err)
+        Ok(Decided::Commit(
+            Write::Transaction(operations),
+            Appended::New(seq),
+        ))
+    })
+    .await
+    .map_err(TransactError::into_inner)
 }
 
 /// The head of `user`'s feed (0 when it has none).

@@ -20,7 +20,7 @@ use todo_core::sync_feed::{start_cursor, PollSchedule};
 use todo_core::Problem;
 use todo_dapr::Transport;
 use todo_http::auth::{authenticate, TokenSource};
-use todo_http::respond::dapr_problem;
+use todo_http::respond::OrProblem;
 use todo_http::{header, query_pairs, Request, Response};
 
 use crate::store::{self, Step};
@@ -64,9 +64,7 @@ pub async fn open<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Strea
         .map(|(_, v)| v.as_str());
     let cursor = match start_cursor(header(request, "last-event-id"), since)? {
         Some(cursor) => cursor,
-        None => store::head(ctx, &user)
-            .await
-            .map_err(|e| dapr_problem(&e))?,
+        None => store::head(ctx, &user).await.or_problem()?,
     };
     Ok(Stream { user, cursor })
 }

@@ -23,7 +23,7 @@ use todo_core::Problem;
 use todo_dapr::document::{is_conflict, key_segment as segment};
 use todo_dapr::state::{TxOperation, Versioned};
 use todo_dapr::Transport;
-use todo_http::respond::dapr_problem;
+use todo_http::respond::{dapr_problem, OrProblem};
 
 use crate::store::{self, guarded_upsert};
 use crate::{outbox, Ctx};
@@ -113,20 +113,13 @@ pub async fn sweep<T: Transport>(ctx: &Ctx<T>) -> Result<SweepReport, Problem> {
     let mut report = SweepReport::default();
     for shard in 0..PENDING_SHARDS {
         let key = pending_key(shard);
-        let Some(doc) = state
-            .get::<PendingShard>(&key)
-            .await
-            .map_err(|e| dapr_problem(&e))?
-        else {
+        let Some(doc) = state.get::<PendingShard>(&key).await.or_problem()? else {
             continue;
         };
         let mut done = BTreeSet::new();
         for user in &doc.value.users {
             report.users += 1;
-            let old = state
-                .get::<UserIndex>(&user_key(user))
-                .await
-                .map_err(|e| dapr_problem(&e))?;
+            let old = state.get::<UserIndex>(&user_key(user)).await.or_problem()?;
             let result = match old {
                 Some(old) => migrate(ctx, user, old).await,
                 None => Ok(()),
@@ -146,7 +139,7 @@ pub async fn sweep<T: Transport>(ctx: &Ctx<T>) -> Result<SweepReport, Problem> {
                 (shard.users.len() != before).then_some(())
             })
             .await
-            .map_err(|e| dapr_problem(&e))?;
+            .or_problem()?;
         }
     }
     Ok(report)

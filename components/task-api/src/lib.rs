@@ -63,7 +63,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
         Ok(found) => found,
         Err(response) => return *response,
     };
-    let id = params.first().copied().unwrap_or_default();
+    let id = params.first().map_or("", String::as_str);
     outcome(match endpoint {
         Endpoint::CreateTask => tasks::create(ctx, &request).await,
         Endpoint::ListTasks => tasks::list(ctx, &request).await,

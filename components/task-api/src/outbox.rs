@@ -17,9 +17,10 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use todo_core::events::OutboundEvent;
 use todo_core::Problem;
+use todo_dapr::document::{Decided, Write};
 use todo_dapr::jobs::{FailurePolicy, Job};
 use todo_dapr::Transport;
-use todo_http::respond::dapr_problem;
+use todo_http::respond::OrProblem;
 use uuid::Uuid;
 
 use crate::store::{self, guarded_upsert, task_key, TaskDocument};
@@ -60,10 +61,7 @@ pub async fn arm<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<String, Probl
             max_retries: None,
         }),
     };
-    ctx.dapr
-        .schedule_job(&name, &job)
-        .await
-        .map_err(|e| dapr_problem(&e))?;
+    ctx.dapr.schedule_job(&name, &job).await.or_problem()?;
     Ok(name)
 }
 
@@ -158,37 +156,32 @@ async fn trim<T: Transport>(
     published: &BTreeSet<String>,
 ) -> Result<(), Problem> {
     let state = ctx.dapr.state(&ctx.config.state_store);
-    for attempt in 1..=store::MAX_ATTEMPTS {
+    store::transact(ctx, async |_| {
         let Some(doc) = state
             .get::<TaskDocument>(&task_key(task))
             .await
-            .map_err(|e| dapr_problem(&e))?
+            .or_problem()?
         else {
-            return Ok(());
+            return Ok(Decided::Answer(()));
         };
         let mut value = doc.value;
         let before = value.outbox.len();
         value.outbox.retain(|e| !published.contains(&event_id(e)));
         if value.outbox.len() == before {
-            return Ok(());
+            return Ok(Decided::Answer(()));
         }
         // A single conditional write (409 on a lost race), not a transaction.
-        let written = if value.task.is_none() && value.outbox.is_empty() {
-            state.delete(&task_key(task), doc.etag.as_deref()).await
-        } else {
-            state
-                .save(&[guarded_upsert(task_key(task), &value, doc.etag)?])
-                .await
-        };
-        match written {
-            Ok(()) => return Ok(()),
-            Err(err) if todo_dapr::document::is_conflict(&err) => {
-                store::back_off(ctx, attempt).await
+        let write = if value.task.is_none() && value.outbox.is_empty() {
+            Write::Delete {
+                key: task_key(task),
+                etag: doc.etag,
             }
-            Err(err) => return Err(dapr_problem(&err)),
-        }
-    }
-    Err(store::contended())
+        } else {
+            Write::Save(vec![guarded_upsert(task_key(task), &value, doc.etag)?])
+        };
+        Ok(Decided::Commit(write, ()))
+    })
+    .await
 }
 
 /// What an outbox job does when it fires: publish what `task`'s outbox still
@@ -199,7 +192,7 @@ pub async fn publish_leftover<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<
         .state(&ctx.config.state_store)
         .get::<TaskDocument>(&task_key(task))
         .await
-        .map_err(|e| dapr_problem(&e))?;
+        .or_problem()?;
     let outbox = found.map(|doc| doc.value.outbox).unwrap_or_default();
     if outbox.is_empty() {
         return Ok(Flushed {

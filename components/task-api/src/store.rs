@@ -2,7 +2,7 @@
 //! changed: read the task and the index page its summary lives in, decide,
 //! commit both (with the change's events) in one Dapr state transaction
 //! guarded by their ETags, and on a conflict re-read and decide again after a
-//! short jittered pause.
+//! short jittered pause ([`transact`]).
 //!
 //! Keys (Dapr prefixes them with `task-api||`):
 //! - `task/{id}` → [`TaskDocument`]: the task and its owner, plus its outbox
@@ -30,10 +30,10 @@ use todo_core::events::{self, OutboundEvent, TaskChange};
 use todo_core::query::TaskSummary;
 use todo_core::task_pages::{self, status_name, Page, PageId, PageWrite, STATUSES};
 use todo_core::{Problem, Status, Task};
-use todo_dapr::document::{self, is_conflict, key_segment as segment, RawDocument};
+use todo_dapr::document::{self, key_segment as segment, Decided, RawDocument, Write};
 use todo_dapr::state::{SaveItem, TxOperation, Versioned};
 use todo_dapr::Transport;
-use todo_http::respond::dapr_problem;
+use todo_http::respond::{transact_problem, OrProblem};
 use uuid::Uuid;
 
 use crate::legacy::{self, UserIndex};
@@ -102,6 +102,23 @@ pub async fn back_off<T: Transport>(ctx: &Ctx<T>, attempt: u32) {
         .await;
 }
 
+/// A change under task-api's retry rules ([`document::transact`]): at most
+/// [`MAX_ATTEMPTS`] attempts, a [`back_off`] after each lost race, and
+/// [`contended`] when every attempt lost.
+pub async fn transact<T: Transport, R>(
+    ctx: &Ctx<T>,
+    decide: impl AsyncFnMut(u32) -> Result<Decided<R>, Problem>,
+) -> Result<R, Problem> {
+    document::transact(
+        &state(ctx),
+        MAX_ATTEMPTS,
+        async |attempt| back_off(ctx, attempt).await,
+        decide,
+    )
+    .await
+    .map_err(|err| transact_problem(err, contended))
+}
+
 fn state<T: Transport>(ctx: &Ctx<T>) -> todo_dapr::state::StateStore<'_, T> {
     ctx.dapr.state(&ctx.config.state_store)
 }
@@ -114,7 +131,7 @@ pub async fn read_raw<T: Transport>(
     Ok(state(ctx)
         .bulk_get::<RawDocument>(keys)
         .await
-        .map_err(|e| dapr_problem(&e))?
+        .or_problem()?
         .into_iter()
         .map(|(_, item)| item)
         .collect())
@@ -137,7 +154,7 @@ pub async fn read_task<T: Transport>(
     let found = state(ctx)
         .get::<TaskDocument>(&task_key(id))
         .await
-        .map_err(|e| dapr_problem(&e))?;
+        .or_problem()?;
     Ok(found.filter(|doc| doc.value.owner == user))
 }
 
@@ -165,7 +182,7 @@ pub async fn descend<T: Transport>(
         let found = state(ctx)
             .get::<Page>(&page_key(user, status, &id))
             .await
-            .map_err(|e| dapr_problem(&e))?;
+            .or_problem()?;
         page = Loaded::from_versioned(found);
     }
     Ok(Leaf { status, id, page })
@@ -184,6 +201,9 @@ pub fn statuses_for(status: Option<Status>, overdue: bool) -> Vec<Status> {
 /// The summaries of the user's tasks of `statuses`: their root pages in one
 /// bulk read, then the children of split pages, a level per read. A user
 /// still in the previous layout is migrated first.
+///
+/// Its loop is not [`transact`]'s: a list commits nothing of its own, it
+/// only reads again after a migration.
 pub async fn read_summaries<T: Transport>(
     ctx: &Ctx<T>,
     user: &str,
@@ -284,26 +304,20 @@ pub struct Snapshot {
     pub leaves: Vec<Leaf>,
 }
 
-/// A committed change: the task's outbox as committed (older unpublished
-/// events first, then this change's).
-pub enum CommitOutcome {
-    Committed { outbox: Vec<OutboundEvent> },
-    Conflict,
-}
-
-/// Commits `change` for `user`: the task document (with the change's events
-/// appended to its outbox) and its summary in its leaf pages (removed from
-/// the tree of its old status, put into the tree of its new one), in one
-/// transaction guarded by the ETags they were read with (insert-only where
-/// they did not exist). `extra` operations (the idempotency record) join the
-/// transaction.
-pub async fn commit_change<T: Transport>(
+/// The write that commits `change` for `user`, and the task's outbox as it
+/// will then be (older unpublished events first, then this change's): the
+/// task document (with the change's events appended to its outbox) and its
+/// summary in its leaf pages (removed from the tree of its old status, put
+/// into the tree of its new one), in one transaction guarded by the ETags
+/// they were read with (insert-only where they did not exist). `extra`
+/// operations (the idempotency record) join the transaction.
+pub fn change_write<T: Transport>(
     ctx: &Ctx<T>,
     user: &str,
     change: &Change,
     snapshot: Snapshot,
     extra: Vec<TxOperation>,
-) -> Result<CommitOutcome, Problem> {
+) -> Result<(Write, Vec<OutboundEvent>), Problem> {
     let task_id = change.task_id()?;
     let (mut outbox, task_etag) = match snapshot.task {
         Some(doc) => (doc.value.outbox, doc.etag),
@@ -339,14 +353,7 @@ pub async fn commit_change<T: Transport>(
         operations.extend(page_operations(user, leaf.status, writes, leaf.page.etag)?);
     }
     operations.extend(extra);
-
-    match state(ctx).transaction(&operations).await {
-        Ok(()) => Ok(CommitOutcome::Committed {
-            outbox: document.outbox,
-        }),
-        Err(err) if is_conflict(&err) => Ok(CommitOutcome::Conflict),
-        Err(err) => Err(dapr_problem(&err)),
-    }
+    Ok((Write::Transaction(operations), document.outbox))
 }
 
 /// The statuses whose trees a change touches: the task's old one (to remove

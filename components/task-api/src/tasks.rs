@@ -8,7 +8,7 @@ use todo_core::query::{self, ListQuery};
 use todo_core::task_pages::{PageId, STATUSES};
 use todo_core::validate::{self, TaskFields};
 use todo_core::{patch, Problem, Status, Task};
-use todo_dapr::document::RawDocument;
+use todo_dapr::document::{Decided, RawDocument};
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;
 use todo_http::respond::{json, no_content};
@@ -16,8 +16,7 @@ use todo_http::{body, header, Request, Response};
 use uuid::Uuid;
 
 use crate::store::{
-    self, commit_change, contended, idempotency_key, page_key, task_key, Change, CommitOutcome,
-    IdempotencyRecord, Snapshot, TaskDocument, MAX_ATTEMPTS,
+    self, idempotency_key, page_key, task_key, Change, IdempotencyRecord, Snapshot, TaskDocument,
 };
 use crate::Ctx;
 use crate::{legacy, outbox};
@@ -110,7 +109,7 @@ pub async fn create_task<T: Transport>(
     // The id is chosen once: it decides the page, and the job names it.
     let id = Uuid::now_v7();
     let mut job = None;
-    for attempt in 1..=MAX_ATTEMPTS {
+    let (task, committed) = store::transact(ctx, async |_| {
         let root = PageId::root_of(id);
         let mut keys = vec![page_key(user, Status::Open, &root), legacy::user_key(user)];
         keys.extend(idempotency.map(|i| idempotency_key(user, &i.key)));
@@ -129,16 +128,15 @@ pub async fn create_task<T: Transport>(
         let root_page = found.next().flatten();
         if let Some(old) = store::decode(found.next().flatten())? {
             legacy::migrate(ctx, user, old).await?;
-            continue;
+            return Ok(Decided::Reread);
         }
         if let (Some(idem), Some(seen)) = (
             idempotency,
             store::decode::<IdempotencyRecord>(found.next().flatten())?,
         ) {
             outbox::disarm(ctx, job.as_deref()).await;
-            return replay(ctx, user, idem, &seen.value)
-                .await
-                .map(|task| (task, false));
+            let task = replay(ctx, user, idem, &seen.value).await?;
+            return Ok(Decided::Answer((task, None)));
         }
         let leaf = store::descend(ctx, user, Status::Open, id, root_page).await?;
 
@@ -166,15 +164,16 @@ pub async fn create_task<T: Transport>(
             task: None,
             leaves: vec![leaf],
         };
-        match commit_change(ctx, user, &change, snapshot, extra).await? {
-            CommitOutcome::Committed { outbox } => {
-                outbox::flush(ctx, id, &outbox, job.as_deref()).await;
-                return Ok((task, true));
-            }
-            CommitOutcome::Conflict => store::back_off(ctx, attempt).await,
-        }
+        let (write, outbox) = store::change_write(ctx, user, &change, snapshot, extra)?;
+        Ok(Decided::Commit(write, (task, Some(outbox))))
+    })
+    .await?;
+    // A committed change's outbox is flushed; a replay committed nothing.
+    let created = committed.is_some();
+    if let Some(outbox) = committed {
+        outbox::flush(ctx, id, &outbox, job.as_deref()).await;
     }
-    Err(contended())
+    Ok((task, created))
 }
 
 async fn replay<T: Transport>(
@@ -367,7 +366,7 @@ where
     let id = parse_id(id)?;
     let if_match = header(request, "if-match");
     let mut job = None;
-    for attempt in 1..=MAX_ATTEMPTS {
+    let (response, committed) = store::transact(ctx, async |_| {
         let root = PageId::root_of(id);
         let keys = [
             task_key(id),
@@ -380,7 +379,7 @@ where
             .filter(|doc| doc.value.owner == user);
         if let Some(old) = store::decode(found.next().flatten())? {
             legacy::migrate(ctx, &user, old).await?;
-            continue;
+            return Ok(Decided::Reread);
         }
         // The root pages of both statuses, still unparsed: only those the
         // change touches are decoded.
@@ -392,7 +391,7 @@ where
         let task = stored.value.task.as_ref().ok_or_else(task_not_found)?;
         check_if_match(if_match, task)?;
         let Some(change) = decide(task, ctx.now())? else {
-            return Ok(task_response(200, task));
+            return Ok(Decided::Answer((task_response(200, task), None)));
         };
         let mut leaves = Vec::new();
         for status in store::statuses_touched(&change) {
@@ -409,18 +408,19 @@ where
             task: Some(stored),
             leaves,
         };
-        match commit_change(ctx, &user, &change, snapshot, Vec::new()).await? {
-            CommitOutcome::Committed { outbox } => {
-                outbox::flush(ctx, id, &outbox, job.as_deref()).await;
-                return Ok(match &change.after {
-                    Some(after) => task_response(200, after),
-                    None => no_content(),
-                });
-            }
-            CommitOutcome::Conflict => store::back_off(ctx, attempt).await,
-        }
+        let (write, outbox) = store::change_write(ctx, &user, &change, snapshot, Vec::new())?;
+        let response = match &change.after {
+            Some(after) => task_response(200, after),
+            None => no_content(),
+        };
+        Ok(Decided::Commit(write, (response, Some(outbox))))
+    })
+    .await?;
+    // A committed change's outbox is flushed; no change committed nothing.
+    if let Some(outbox) = committed {
+        outbox::flush(ctx, id, &outbox, job.as_deref()).await;
     }
-    Err(contended())
+    Ok(response)
 }
 
 /// `If-Match` with strong comparison (RFC 9110 §13.1.1): `*` or a list of

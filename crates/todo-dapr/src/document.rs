@@ -7,13 +7,13 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::state::{Concurrency, SaveItem, StateStore, Versioned};
+use crate::state::{Concurrency, SaveItem, StateStore, TxOperation, Versioned};
 use crate::{DaprError, Transport};
 
 /// How often a conflicting write is re-read and retried before giving up.
-pub const MAX_ATTEMPTS: usize = 5;
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// Characters kept verbatim in key segments. Everything else — notably `/`
 /// (our separator) and `|` (Dapr reserves `||`) — is percent-encoded, so any
@@ -98,6 +98,102 @@ pub fn decode<V: DeserializeOwned>(
     .transpose()
 }
 
+/// One write that commits an attempt of [`transact`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// One `POST /v1.0/state/{store}` of these items: a lost race is 409.
+    Save(Vec<SaveItem>),
+    /// One `DELETE` of `key`, guarded by `etag` when set.
+    Delete { key: String, etag: Option<String> },
+    /// One `/transaction`: a lost race is 500 `ERR_STATE_TRANSACTION`.
+    Transaction(Vec<TxOperation>),
+}
+
+impl Write {
+    /// Sends the write (what [`transact`] does with an attempt's).
+    pub async fn commit<T: Transport>(&self, store: &StateStore<'_, T>) -> Result<(), DaprError> {
+        match self {
+            Write::Save(items) => store.save(items).await,
+            Write::Delete { key, etag } => store.delete(key, etag.as_deref()).await,
+            Write::Transaction(operations) => store.transaction(operations).await,
+        }
+    }
+}
+
+/// What one attempt of [`transact`] decided on what it read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decided<R> {
+    /// Commit the write; once it is committed, the answer is `R`.
+    Commit(Write, R),
+    /// Nothing to write: the answer is `R`.
+    Answer(R),
+    /// Read and decide again at once, without a pause: the attempt changed
+    /// what it read itself (task-api migrating a user of the previous
+    /// layout). It uses up an attempt.
+    Reread,
+}
+
+/// Why [`transact`] gave up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransactError<E> {
+    /// An attempt's reads or decision failed.
+    Decide(E),
+    /// A commit failed, and not because it lost a race.
+    Commit(DaprError),
+    /// Every attempt lost its race: the last conflict.
+    Contended(DaprError),
+}
+
+impl<E: From<DaprError>> TransactError<E> {
+    /// The error as the caller reports any other: its decision's as it
+    /// is, a sidecar's converted.
+    pub fn into_inner(self) -> E {
+        match self {
+            TransactError::Decide(err) => err,
+            TransactError::Commit(err) | TransactError::Contended(err) => err.into(),
+        }
+    }
+}
+
+/// The pause of a component that retries a lost race at once.
+pub async fn at_once(_attempt: u32) {}
+
+/// The optimistic-concurrency loop every change of state runs (architecture
+/// §5): `decide(attempt)` (1-based) reads what it needs with its ETags and
+/// decides the write and the answer; the write is committed; a commit that
+/// lost its race ([`is_conflict`]) is followed by `pause(attempt)` (after
+/// the last attempt's too) and a new attempt, which reads again. At most
+/// `attempts` attempts; then the last conflict is
+/// [`TransactError::Contended`]. A failed decision or a commit that fails
+/// otherwise ends the loop at once.
+pub async fn transact<T, R, E>(
+    store: &StateStore<'_, T>,
+    attempts: u32,
+    mut pause: impl AsyncFnMut(u32),
+    mut decide: impl AsyncFnMut(u32) -> Result<Decided<R>, E>,
+) -> Result<R, TransactError<E>>
+where
+    T: Transport,
+{
+    let mut last = DaprError::TransactionFailed(format!("no commit in {attempts} attempts"));
+    for attempt in 1..=attempts {
+        let (write, answer) = match decide(attempt).await.map_err(TransactError::Decide)? {
+            Decided::Commit(write, answer) => (write, answer),
+            Decided::Answer(answer) => return Ok(answer),
+            Decided::Reread => continue,
+        };
+        match write.commit(store).await {
+            Ok(()) => return Ok(answer),
+            Err(err) if is_conflict(&err) => {
+                last = err;
+                pause(attempt).await;
+            }
+            Err(err) => return Err(TransactError::Commit(err)),
+        }
+    }
+    Err(TransactError::Contended(last))
+}
+
 /// Read-modify-write of one document with its ETag, retried on conflict up
 /// to [`MAX_ATTEMPTS`] times. `modify` returns `Some(result)` to write the
 /// document and answer `result`, `None` to leave it as it is (answering
@@ -113,21 +209,43 @@ where
     V: Serialize + DeserializeOwned + Default,
     F: FnMut(&mut V) -> Option<R>,
 {
-    let mut last_err = DaprError::EtagMismatch(format!("{key} kept changing"));
-    for _ in 0..MAX_ATTEMPTS {
+    transact(store, MAX_ATTEMPTS, at_once, async |_| {
         let mut doc = Loaded::from_versioned(store.get::<V>(key).await?);
         let Some(result) = modify(&mut doc.value) else {
-            return Ok(None);
+            return Ok(Decided::Answer(None));
         };
         let mut item = guarded_upsert(key, &doc.value, doc.etag)?;
         item.ttl_seconds = ttl_seconds;
-        match store.save(&[item]).await {
-            Ok(()) => return Ok(Some(result)),
-            Err(err) if is_conflict(&err) => last_err = err,
-            Err(err) => return Err(err),
-        }
+        Ok(Decided::Commit(Write::Save(vec![item]), Some(result)))
+    })
+    .await
+    .map_err(TransactError::into_inner)
+}
+
+/// `seen/{eventId}`: the dedupe marker of a consumer that appends each event
+/// once to a user's sequence (audit's chain, sync-relay's feed), naming the
+/// entry the event became. Written insert-only in the append's transaction,
+/// so an event id is recorded at most once however often it is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seen {
+    pub user_id: String,
+    pub seq: u64,
+}
+
+impl Seen {
+    /// The marker's key for event `event_id`.
+    pub fn key(event_id: &str) -> String {
+        format!("seen/{}", key_segment(event_id))
     }
-    Err(last_err)
+
+    /// The marker's insert-only write for event `event_id`, expiring after
+    /// `ttl_seconds`.
+    pub fn write(&self, event_id: &str, ttl_seconds: u64) -> Result<SaveItem, DaprError> {
+        let mut item = guarded_upsert(Seen::key(event_id), self, None)?;
+        item.ttl_seconds = Some(ttl_seconds);
+        Ok(item)
+    }
 }
 
 #[cfg(test)]

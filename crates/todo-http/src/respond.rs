@@ -3,6 +3,7 @@
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Serialize;
 use todo_core::problem::{self, Problem};
+use todo_dapr::document::TransactError;
 use todo_dapr::DaprError;
 
 use crate::Response;
@@ -52,6 +53,32 @@ pub fn dapr_problem(err: &DaprError) -> Problem {
         )
     } else {
         Problem::internal(format!("unexpected sidecar answer: {err}"))
+    }
+}
+
+/// A sidecar call's result as a handler's: its failure as [`dapr_problem`].
+pub trait OrProblem<T> {
+    fn or_problem(self) -> Result<T, Problem>;
+}
+
+impl<T> OrProblem<T> for Result<T, DaprError> {
+    fn or_problem(self) -> Result<T, Problem> {
+        self.map_err(|e| dapr_problem(&e))
+    }
+}
+
+/// How a change that [`todo_dapr::document::transact`] gave up on answers an
+/// API client: a failed read or decision with its own problem, a failed
+/// commit as [`dapr_problem`], a race lost on every attempt as `contended`
+/// (a 503 saying what kept changing).
+pub fn transact_problem(
+    err: TransactError<Problem>,
+    contended: impl FnOnce() -> Problem,
+) -> Problem {
+    match err {
+        TransactError::Decide(problem) => problem,
+        TransactError::Commit(err) => dapr_problem(&err),
+        TransactError::Contended(_) => contended(),
     }
 }
 

@@ -5,6 +5,8 @@
 //! use OpenAPI's `{name}` syntax; a `{name}` segment matches one non-empty
 //! path segment.
 
+use percent_encoding::percent_decode_str;
+
 /// The outcome of matching a request path against a route table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMatch<'p, E> {
@@ -61,14 +63,16 @@ fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
 }
 
 /// Routes a whole request: its endpoint and the values of its `{…}`
-/// segments, or the response to send instead — 413 for a body over
+/// segments, percent-decoded (a handler never sees `%2F` for `/`), or the
+/// response to send instead — 413 for a body over
 /// [`MAX_BODY_BYTES`](crate::body::MAX_BODY_BYTES) (the spin edge already
-/// stops reading there; this keeps the rule true for any other caller), 404,
-/// or 405 with `Allow`.
-pub fn route<'r, E: Copy>(
+/// stops reading there; this keeps the rule true for any other caller), 404
+/// (no route, or a segment that does not decode to UTF-8), or 405 with
+/// `Allow`. Every component's `handle` starts here.
+pub fn route<E: Copy>(
     routes: &[Route<E>],
-    request: &'r crate::Request,
-) -> Result<(E, Vec<&'r str>), Box<crate::Response>> {
+    request: &crate::Request,
+) -> Result<(E, Vec<String>), Box<crate::Response>> {
     use crate::body::MAX_BODY_BYTES;
     if request.body().len() > MAX_BODY_BYTES {
         return Err(Box::new(crate::respond::problem(
@@ -77,7 +81,12 @@ pub fn route<'r, E: Copy>(
     }
     let path = request.uri().path();
     match match_route(routes, request.method().as_str(), path) {
-        RouteMatch::Found(endpoint, params) => Ok((endpoint, params)),
+        RouteMatch::Found(endpoint, params) => params
+            .into_iter()
+            .map(|p| percent_decode_str(p).decode_utf8().map(String::from))
+            .collect::<Result<_, _>>()
+            .map(|params| (endpoint, params))
+            .map_err(|_| Box::new(unmatched_response(&[], path))),
         RouteMatch::MethodNotAllowed(allowed) => Err(Box::new(unmatched_response(&allowed, path))),
         RouteMatch::NotFound => Err(Box::new(unmatched_response(&[], path))),
     }
@@ -137,6 +146,38 @@ mod tests {
             RouteMatch::NotFound
         );
         assert_eq!(match_route(ROUTES, "GET", "/api"), RouteMatch::NotFound);
+    }
+
+    fn request(method: &str, path: &str) -> crate::Request {
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Vec::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn route_decodes_the_parameters_it_matched() {
+        let (endpoint, params) = route(ROUTES, &request("GET", "/api/tasks/a%2Fb%7C%7Cc")).unwrap();
+        assert_eq!((endpoint, params), (3, vec!["a/b||c".to_string()]));
+        let (_, params) = route(ROUTES, &request("POST", "/api/tasks/x/complete?y=1")).unwrap();
+        assert_eq!(params, ["x"]);
+    }
+
+    #[test]
+    fn route_answers_404_405_and_413_itself() {
+        let status = |r: Result<(u8, Vec<String>), Box<crate::Response>>| r.unwrap_err().status();
+        assert_eq!(
+            status(route(ROUTES, &request("GET", "/api/tasks/%FF"))),
+            404
+        );
+        assert_eq!(status(route(ROUTES, &request("GET", "/nope"))), 404);
+        let refused = route(ROUTES, &request("DELETE", "/api/tasks")).unwrap_err();
+        assert_eq!(refused.status(), 405);
+        assert_eq!(refused.headers()[http::header::ALLOW], "GET, POST");
+        let mut big = request("POST", "/api/tasks");
+        *big.body_mut() = vec![b' '; crate::body::MAX_BODY_BYTES + 1];
+        assert_eq!(status(route(ROUTES, &big)), 413);
     }
 
     #[test]
