@@ -1,14 +1,21 @@
 //! `GET /api/openapi.json` documents exactly the public routes of every
-//! component (task-api, audit, notify, recurrence, sync-relay), and each
-//! operation is described well enough to call it.
+//! component (task-api, audit, notify, recurrence, sync-relay, identity),
+//! and each operation is described well enough to call it: with the bearer
+//! token, except for the operations of [`WITHOUT_BEARER`] (this document,
+//! and identity's sign-up, sign-in, refresh and sign-out, which say so with
+//! `security: []`; refresh and sign-out take the `refresh` cookie instead,
+//! and every answer that sets or deletes it lists `Set-Cookie`).
 
 mod support;
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::*;
 use todo_http::router::Route;
+
+/// The operations anyone may call, without a bearer token.
+const WITHOUT_BEARER: &[&str] = &["openapi", "signUp", "logIn", "refreshSession", "logOut"];
 
 /// The document as task-api serves it.
 fn served_document() -> Value {
@@ -64,6 +71,7 @@ fn openapi_paths_and_methods_match_every_components_route_table() {
         .collect();
     let served: BTreeSet<(String, String)> = public(task_api::ROUTES)
         .chain(public(audit::ROUTES))
+        .chain(public(identity::ROUTES))
         .chain(public(notify::ROUTES))
         .chain(public(recurrence::ROUTES))
         .chain(public(sync_relay::ROUTES))
@@ -111,7 +119,8 @@ fn every_operation_is_complete() {
             responses.keys().any(|code| code.starts_with('2')),
             "{at}: no 2xx response"
         );
-        if path == "/api/openapi.json" {
+        if WITHOUT_BEARER.contains(&id) {
+            assert_eq!(op["security"], json!([]), "{at}: not marked `security: []`");
             continue;
         }
         // Operations without their own `security` inherit the document's.
@@ -121,6 +130,36 @@ fn every_operation_is_complete() {
             .is_some_and(|reqs| reqs.iter().any(|req| req.get("bearer").is_some()));
         assert!(bearer, "{at}: not secured by the bearer scheme");
         assert!(responses.contains_key("401"), "{at}: no 401 response");
+    }
+}
+
+#[test]
+fn the_refresh_cookie_is_documented_where_it_travels() {
+    let doc = document();
+    let op = |path: &str| doc["paths"][path]["post"].clone();
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        let takes_cookie = op(path)["parameters"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|p| resolve(&doc, p))
+            .any(|p| p["in"] == "cookie" && p["name"] == "refresh");
+        assert!(takes_cookie, "{path}: no `in: cookie` parameter `refresh`");
+    }
+    for (path, status) in [
+        ("/api/auth/login", "200"),
+        ("/api/auth/refresh", "200"),
+        ("/api/auth/refresh", "401"),
+        ("/api/auth/logout", "204"),
+    ] {
+        let response = resolve(&doc, &op(path)["responses"][status]).clone();
+        let header = resolve(&doc, &response["headers"]["Set-Cookie"]).clone();
+        let described = header["description"].as_str().unwrap_or_default();
+        assert!(
+            described.contains("refresh=") && described.contains("Path=/api/auth"),
+            "{path} {status}: no Set-Cookie header describing the refresh cookie"
+        );
     }
 }
 

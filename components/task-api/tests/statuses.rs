@@ -3,15 +3,19 @@
 //!
 //! For every operation of the document (`/api/...`, each method) this drives
 //! the real handler of the component that serves it (task-api, audit,
-//! notify, recurrence, sync-relay — chosen by their `ROUTES` tables) over
-//! the fake sidecar with a battery of requests: no or bad tokens, a
-//! well-formed request, unknown / malformed / someone else's ids, every
-//! documented query and header parameter with bad values, malformed,
-//! mistyped and wrongly labelled bodies, a body over 64 KiB, a sidecar or a
-//! state store that is down, and what the routes plainly can answer besides
-//! (Idempotency-Key replays, If-Match mismatches, invalid settings, …).
-//! Each probe runs against a fresh world holding a few fixtures (one task,
-//! audit history, a notification, a change in the feed).
+//! notify, recurrence, sync-relay, identity — chosen by their `ROUTES`
+//! tables) over the fake sidecar with a battery of requests: no or bad
+//! tokens, a well-formed request, unknown / malformed / someone else's ids,
+//! every documented query, header and cookie parameter with bad values,
+//! malformed, mistyped and wrongly labelled bodies, a body over 64 KiB, a
+//! sidecar or a state store that is down, and what the routes plainly can
+//! answer besides (Idempotency-Key replays, If-Match mismatches, invalid
+//! settings, a taken address, wrong passwords, a locked sign-in, a reused
+//! refresh token, …). Each probe runs against a fresh world holding a few
+//! fixtures (one task, audit history, a notification, a change in the feed,
+//! alice's account signed in with a locked account and a locked client
+//! beside it). Operations the document marks `security: []` are expected
+//! to answer without a bearer token.
 //!
 //! Every answer must be
 //! - a status listed under the operation's `responses` (directly or through
@@ -57,6 +61,17 @@ const AUDITED_TASK: &str = "0193b2c4-3333-7000-8000-000000000001";
 /// A well-formed id nothing has.
 const UNKNOWN_ID: &str = "0193b2c4-dead-7000-8000-00000000beef";
 
+/// identity's fixtures: alice's account (signed in), bob's (locked after 5
+/// failed sign-ins from 5 clients), both with [`PASSWORD`], and a client
+/// locked after 5 failed sign-ins on addresses without an account.
+const ALICE_EMAIL: &str = "alice@example.com";
+const BOB_EMAIL: &str = "bob@example.com";
+const PASSWORD: &str = "tangerine-sky-42";
+const LOCKED_CLIENT: &str = "198.51.100.99:4000";
+/// A refresh token of the right shape whose sign-in does not exist.
+const UNKNOWN_REFRESH: &str =
+    "AAAAAAAAAAAAAAAAAAAAAA.0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
 // ---------------------------------------------------------------------------
 // The document
 
@@ -67,9 +82,12 @@ struct Operation {
     operation_id: String,
     /// Status → the response object (`$ref` resolved).
     responses: BTreeMap<u16, Value>,
-    /// Declared query and header parameters (`$ref` resolved).
+    /// Whether it takes the bearer token (its `security`, or the document's).
+    bearer: bool,
+    /// Declared query, header and cookie parameters (`$ref` resolved).
     query: Vec<String>,
     headers: Vec<String>,
+    cookies: Vec<String>,
     /// Media types of the request body, when it takes one.
     body_types: Vec<String>,
 }
@@ -137,6 +155,11 @@ fn operations(doc: &Value) -> Vec<Operation> {
                     .map(|p| p["name"].as_str().unwrap().to_string())
                     .collect()
             };
+            let bearer = op
+                .get("security")
+                .unwrap_or(&doc["security"])
+                .as_array()
+                .is_some_and(|reqs| reqs.iter().any(|req| req.get("bearer").is_some()));
             let body_types = op["requestBody"]["content"]
                 .as_object()
                 .map(|c| c.keys().cloned().collect())
@@ -146,8 +169,10 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 path: path.clone(),
                 operation_id: op["operationId"].as_str().unwrap_or_default().to_string(),
                 responses,
+                bearer,
                 query: named("query"),
                 headers: named("header"),
+                cookies: named("cookie"),
                 body_types,
             });
         }
@@ -165,6 +190,7 @@ enum Component {
     Notify,
     Recurrence,
     SyncRelay,
+    Identity,
 }
 
 impl Component {
@@ -179,6 +205,7 @@ impl Component {
             (has(notify::ROUTES, method, path), Component::Notify),
             (has(recurrence::ROUTES, method, path), Component::Recurrence),
             (has(sync_relay::ROUTES, method, path), Component::SyncRelay),
+            (has(identity::ROUTES, method, path), Component::Identity),
         ]
         .into_iter()
         .find_map(|(found, c)| found.then_some(c))
@@ -204,6 +231,7 @@ enum Server {
     Notify(notify::Ctx<FakeDapr, NoWeb>),
     Recurrence(recurrence::Ctx<FakeDapr>),
     SyncRelay(sync_relay::Ctx<FakeDapr>),
+    Identity(identity::Ctx<FakeDapr>),
 }
 
 /// A pause that moves `clock` (notify's retries, sync-relay's long-poll).
@@ -215,16 +243,37 @@ fn moving(clock: &Clock) -> todo_http::context::Pause {
     })
 }
 
+/// SplitMix64 from a seed: deterministic, distinct bytes on every call
+/// (identity's randomness, as in its tests).
+fn seeded(seed: u64) -> identity::context::Random {
+    let state = std::cell::Cell::new(seed);
+    Box::new(move |buf: &mut [u8]| {
+        for chunk in buf.chunks_mut(8) {
+            let mut z = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            state.set(z);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    })
+}
+
 /// One component over a fresh fake sidecar, with alice's fixtures.
 struct World {
     dapr: FakeDapr,
     clock: Clock,
     server: Server,
     /// What `{id}` stands for on this component's paths (alice's task, her
-    /// notification).
+    /// notification; on identity her account's id).
     id: String,
     /// The `ETag` of alice's task (task-api).
     etag: String,
+    /// Whom `{token}`, alice's access token, names: `alice`, or on identity
+    /// her account's id.
+    user: String,
+    /// `{refresh}`: alice's refresh token (identity).
+    refresh: String,
 }
 
 impl Handler for World {
@@ -240,6 +289,7 @@ impl Handler for World {
                 // Opened: what the edge answers before it runs the stream.
                 sync_relay::Answer::Stream(_) => sync_relay::stream::head(),
             },
+            Server::Identity(ctx) => block_on(identity::handle(ctx, request)),
         }
     }
 }
@@ -301,6 +351,24 @@ impl World {
                 },
                 clock.reader(),
             )),
+            Component::Identity => Server::Identity(identity::Ctx::new(
+                client(&dapr),
+                identity::context::Config {
+                    state_store: STORE.into(),
+                    pubsub: "kafka-pubsub".into(),
+                    auth: auth_config(),
+                    // argon2's minimum memory (8 KiB per lane): a hash costs
+                    // microseconds, not OWASP's 19 MiB.
+                    password: todo_core::identity::PasswordParams {
+                        memory_kib: 64,
+                        iterations: 1,
+                        parallelism: 1,
+                    },
+                    lockout: todo_core::identity::LockoutPolicy::default(),
+                    random: seeded(42),
+                },
+                clock.reader(),
+            )),
         };
         let mut world = World {
             dapr,
@@ -308,6 +376,8 @@ impl World {
             server,
             id: String::new(),
             etag: String::new(),
+            user: ALICE.to_string(),
+            refresh: String::new(),
         };
         world.arrange(component);
         world
@@ -416,7 +486,54 @@ impl World {
                 .send(self);
                 assert_eq!(reply.dapr_status(), "SUCCESS", "fixture: {}", reply.body);
             }
+            Component::Identity => {
+                self.id = self.sign_up(ALICE_EMAIL)["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                self.user = self.id.clone();
+                let login = self.log_in(ALICE_EMAIL, PASSWORD, None);
+                assert_eq!(login.status, 200, "fixture: {}", login.body);
+                self.refresh = login
+                    .header("set-cookie")
+                    .and_then(|c| c.split(';').next()?.strip_prefix("refresh="))
+                    .unwrap_or_else(|| panic!("fixture: no refresh cookie: {:?}", login.headers))
+                    .to_string();
+                // bob: 5 failures from 5 clients lock his address only.
+                self.sign_up(BOB_EMAIL);
+                for n in 0..5 {
+                    let client = format!("192.0.2.{n}:4000");
+                    let failed = self.log_in(BOB_EMAIL, "wrong-password-0", Some(&client));
+                    assert_eq!(failed.status, 401, "fixture: {}", failed.body);
+                }
+                // LOCKED_CLIENT: 5 failures on 5 addresses lock the client only.
+                for n in 0..5 {
+                    let email = format!("nobody{n}@example.com");
+                    let failed = self.log_in(&email, PASSWORD, Some(LOCKED_CLIENT));
+                    assert_eq!(failed.status, 401, "fixture: {}", failed.body);
+                }
+            }
         }
+    }
+
+    /// Signs `email` up with [`PASSWORD`] (identity); returns the account.
+    fn sign_up(&self, email: &str) -> Value {
+        let reply = call("POST", "/api/auth/signup")
+            .json(json!({ "email": email, "password": PASSWORD, "name": "Fixture" }))
+            .send(self);
+        assert_eq!(reply.status, 201, "fixture: {}", reply.body);
+        reply.body
+    }
+
+    /// A sign-in (identity), from `client` (`spin-client-addr`) if given.
+    fn log_in(&self, email: &str, password: &str, client: Option<&str>) -> Reply {
+        let mut request = call("POST", "/api/auth/login");
+        if let Some(client) = client {
+            request = request.header("spin-client-addr", client);
+        }
+        request
+            .json(json!({ "email": email, "password": password }))
+            .send(self)
     }
 
     fn create(&self, key: &str, body: Value) -> Reply {
@@ -453,8 +570,9 @@ enum Expect {
     OneOf(&'static [u16]),
 }
 
-/// One request of the battery. `{id}` and `{etag}` in the URI and header
-/// values stand for the world's fixture id and task ETag.
+/// One request of the battery. `{id}`, `{etag}`, `{token}` and `{refresh}`
+/// in the URI and header values stand for the world's fixture id, task
+/// ETag, alice's access token and her refresh token.
 #[derive(Clone)]
 struct Probe {
     what: String,
@@ -488,7 +606,10 @@ impl Probe {
             problem_type: None,
             twice: false,
         };
-        probe = probe.header("authorization", &bearer(ALICE));
+        probe = probe.header("authorization", "Bearer {token}");
+        if let Some(cookie) = valid_cookie(op) {
+            probe = probe.header("cookie", &cookie);
+        }
         if let Some(body) = valid_body(op) {
             probe = probe.json(&body);
         }
@@ -548,6 +669,8 @@ impl Probe {
     fn fill(text: &str, world: &World) -> String {
         text.replace("{id}", &world.id)
             .replace("{etag}", &world.etag)
+            .replace("{token}", &token(&world.user))
+            .replace("{refresh}", &world.refresh)
     }
 
     fn request(&self, world: &World) -> http::Request<Vec<u8>> {
@@ -584,11 +707,11 @@ impl Probe {
             shorten(Probe::fill(&self.uri, world))
         );
         for (name, value) in &self.headers {
-            let value = String::from_utf8_lossy(value).into_owned();
+            let value = Probe::fill(&String::from_utf8_lossy(value), world);
             let value = if value.starts_with("Bearer ey") {
                 "Bearer <a valid token>".to_string()
             } else {
-                shorten(Probe::fill(&value, world))
+                shorten(value)
             };
             out.push_str(&format!("; {name}: {value}"));
         }
@@ -626,8 +749,31 @@ fn valid_body(op: &Operation) -> Option<Value> {
         "createTask" => json!({ "title": "Buy milk", "priority": "high", "tags": ["home"] }),
         "patchTask" => json!({ "title": "Buy oat milk" }),
         "putNotificationSettings" => json!({ "email": "alice@example.com" }),
+        "signUp" => json!({
+            "email": "carol@example.com",
+            "password": "correct-horse-battery",
+            "name": "Carol"
+        }),
+        "logIn" => json!({ "email": ALICE_EMAIL, "password": PASSWORD }),
         other => panic!("{other}: no well-formed body known; add one to valid_body"),
     })
+}
+
+/// The `Cookie` header of a well-formed request of `op` (when it declares
+/// cookie parameters).
+fn valid_cookie(op: &Operation) -> Option<String> {
+    if op.cookies.is_empty() {
+        return None;
+    }
+    let pairs: Vec<&str> = op
+        .cookies
+        .iter()
+        .map(|name| match name.as_str() {
+            "refresh" => "refresh={refresh}",
+            other => panic!("cookie {other}: no well-formed value known; add one to valid_cookie"),
+        })
+        .collect();
+    Some(pairs.join("; "))
 }
 
 /// A body just over the 64 KiB limit.
@@ -640,15 +786,19 @@ fn oversized() -> Vec<u8> {
 
 /// The battery for `op`.
 fn battery(op: &Operation) -> Vec<Probe> {
-    let public = op.operation_id != "openapi";
-    let reads_state = public && op.operation_id != "previewRecurrence";
+    // Every operation but this document's needs the sidecar: for the token's
+    // key, or (identity's, which take no token) for the state store.
+    let uses_sidecar = op.operation_id != "openapi";
+    let reads_state = uses_sidecar && op.operation_id != "previewRecurrence";
     let guarded = |status: u16| {
-        if public {
+        if op.bearer {
             Expect::OneOf(match status {
                 401 => &[401],
                 503 => &[503],
                 _ => unreachable!(),
             })
+        } else if status == 503 && uses_sidecar {
+            Expect::OneOf(&[503])
         } else {
             Expect::Success
         }
@@ -698,7 +848,11 @@ fn battery(op: &Operation) -> Vec<Probe> {
         Probe::new(op, "no token, sidecar down")
             .without("authorization")
             .fault(Fault::SidecarDown)
-            .expect(guarded(401)),
+            .expect(if op.bearer {
+                guarded(401)
+            } else {
+                guarded(503)
+            }),
         Probe::new(op, "state store down")
             .fault(Fault::StateStoreDown)
             .expect(if reads_state {
@@ -717,6 +871,7 @@ fn battery(op: &Operation) -> Vec<Probe> {
     probes.extend(id_probes(op));
     probes.extend(query_probes(op));
     probes.extend(header_probes(op));
+    probes.extend(cookie_probes(op));
     probes.extend(body_probes(op));
     probes.extend(specific_probes(op));
     probes
@@ -828,6 +983,44 @@ fn header_probes(op: &Operation) -> Vec<Probe> {
         probes.push(
             Probe::new(op, &format!("header {name}: 300 characters"))
                 .header(&name.to_ascii_lowercase(), &"k".repeat(300)),
+        );
+    }
+    probes
+}
+
+/// Every declared cookie with values it should refuse (or take).
+fn cookie_probes(op: &Operation) -> Vec<Probe> {
+    const VALUES: &[&[u8]] = &[
+        b"",
+        b"abc",
+        b"a.b.c",
+        b"\"{refresh}\"",
+        b"{refresh}x",
+        UNKNOWN_REFRESH.as_bytes(),
+        b"\xff\xfe",
+    ];
+    let mut probes = Vec::new();
+    for name in &op.cookies {
+        for value in VALUES {
+            probes.push(
+                Probe::new(
+                    op,
+                    &format!("cookie {name}={}", String::from_utf8_lossy(value)),
+                )
+                .header_bytes("cookie", &[name.as_bytes(), b"=", value].concat()),
+            );
+        }
+        probes.push(
+            Probe::new(op, &format!("cookie {name}: 300 characters"))
+                .header("cookie", &format!("{name}={}", "k".repeat(300))),
+        );
+        probes.push(
+            Probe::new(op, &format!("cookie {name} twice, the good one first"))
+                .header("cookie", &format!("{name}={{refresh}}; {name}=abc")),
+        );
+        probes.push(
+            Probe::new(op, &format!("cookie {name} twice, the good one last"))
+                .header("cookie", &format!("{name}=abc; {name}={{refresh}}")),
         );
     }
     probes
@@ -1036,6 +1229,112 @@ fn specific_probes(op: &Operation) -> Vec<Probe> {
             p("a long-poll that times out").uri(format!("{}?wait=2&since=1", op.path)),
             p("since ahead of the feed").uri(format!("{}?since=999&wait=0", op.path)),
         ],
+        "signUp" => vec![
+            p("an address that has an account")
+                .json(&json!({ "email": ALICE_EMAIL, "password": PASSWORD, "name": "A" }))
+                .expect(Expect::OneOf(&[409]))
+                .problem_type("/problems/conflict"),
+            p("that address in capitals, with spaces")
+                .json(&json!({ "email": " ALICE@Example.com ", "password": PASSWORD, "name": "A" }))
+                .expect(Expect::OneOf(&[409])),
+            p("sent twice").twice().expect(Expect::OneOf(&[409])),
+            p("a password under 10 characters")
+                .json(&json!({ "email": "dan@example.com", "password": "short-1", "name": "D" }))
+                .expect(Expect::OneOf(&[422]))
+                .problem_type("/problems/validation-error"),
+            p("a commonly used password")
+                .json(&json!({ "email": "dan@example.com", "password": "Password123", "name": "D" }))
+                .expect(Expect::OneOf(&[422])),
+            p("a password over 256 characters")
+                .json(&json!({ "email": "dan@example.com", "password": "x".repeat(257), "name": "D" }))
+                .expect(Expect::OneOf(&[422])),
+            p("every field invalid")
+                .json(&json!({ "email": "not-an-address", "password": "weak", "name": " " }))
+                .expect(Expect::OneOf(&[422])),
+            p("a name of control characters")
+                .json(&json!({ "email": "dan@example.com", "password": PASSWORD, "name": "\u{7}" }))
+                .expect(Expect::OneOf(&[422])),
+            p("null members")
+                .json(&json!({ "email": null, "password": null, "name": null }))
+                .expect(Expect::OneOf(&[422])),
+            p("a password with spaces, kept as typed")
+                .json(&json!({ "email": "dan@example.com", "password": "  four words here  ", "name": "D" }))
+                .expect(Expect::Success),
+        ],
+        "logIn" => vec![
+            p("a wrong password")
+                .json(&json!({ "email": ALICE_EMAIL, "password": "tangerine-sky-43" }))
+                .expect(Expect::OneOf(&[401]))
+                .problem_type("/problems/unauthorized"),
+            p("an address without an account")
+                .json(&json!({ "email": "nobody@example.com", "password": PASSWORD }))
+                .expect(Expect::OneOf(&[401])),
+            p("an address that does not parse")
+                .json(&json!({ "email": "nobody", "password": PASSWORD }))
+                .expect(Expect::OneOf(&[401])),
+            p("the address in capitals, with spaces")
+                .json(&json!({ "email": " ALICE@Example.com ", "password": PASSWORD }))
+                .expect(Expect::Success),
+            p("no password")
+                .json(&json!({ "email": ALICE_EMAIL }))
+                .expect(Expect::OneOf(&[422]))
+                .problem_type("/problems/validation-error"),
+            p("an account locked after 5 failed sign-ins, right password")
+                .json(&json!({ "email": BOB_EMAIL, "password": PASSWORD }))
+                .expect(Expect::OneOf(&[429]))
+                .problem_type("/problems/too-many-requests"),
+            p("a client locked after 5 failed sign-ins")
+                .header("spin-client-addr", LOCKED_CLIENT)
+                .expect(Expect::OneOf(&[429])),
+            p("another client")
+                .header("spin-client-addr", "203.0.113.7:51000")
+                .expect(Expect::Success),
+            p("a loopback host")
+                .header("host", "127.0.0.1:3000")
+                .expect(Expect::Success),
+            p("the host in spin-full-url")
+                .header("spin-full-url", "http://localhost:3000/api/auth/login")
+                .expect(Expect::Success),
+        ],
+        "refreshSession" => vec![
+            p("the same token twice (reuse)")
+                .twice()
+                .expect(Expect::OneOf(&[401]))
+                .problem_type("/problems/unauthorized"),
+            p("no cookie")
+                .without("cookie")
+                .expect(Expect::OneOf(&[401])),
+            p("a malformed token")
+                .header("cookie", "refresh=not-a-token")
+                .expect(Expect::OneOf(&[401])),
+            p("a token of no sign-in")
+                .header("cookie", &format!("refresh={UNKNOWN_REFRESH}"))
+                .expect(Expect::OneOf(&[401])),
+            p("among other cookies")
+                .header("cookie", "theme=dark; refresh={refresh}")
+                .expect(Expect::Success),
+            p("a loopback host")
+                .header("host", "localhost:3000")
+                .expect(Expect::Success),
+        ],
+        "logOut" => vec![
+            p("signed out twice").twice().expect(Expect::Success),
+            p("no cookie").without("cookie").expect(Expect::Success),
+            p("a malformed token")
+                .header("cookie", "refresh=garbage")
+                .expect(Expect::Success),
+            p("a token of no sign-in")
+                .header("cookie", &format!("refresh={UNKNOWN_REFRESH}"))
+                .expect(Expect::Success),
+        ],
+        "getCurrentAccount" => vec![
+            p("a valid token naming no account")
+                .header("authorization", &bearer(BOB))
+                .expect(Expect::OneOf(&[404])),
+            p("a valid token naming an unknown account id")
+                .header("authorization", &bearer(UNKNOWN_ID))
+                .expect(Expect::OneOf(&[404])),
+        ],
         _ => Vec::new(),
     }
 }
@@ -1222,6 +1521,11 @@ fn recurrence_answers_only_documented_statuses() {
 #[test]
 fn sync_relay_answers_only_documented_statuses() {
     assert_documented(Component::SyncRelay);
+}
+
+#[test]
+fn identity_answers_only_documented_statuses() {
+    assert_documented(Component::Identity);
 }
 
 /// 405 is documented globally (see the module documentation): a method the
