@@ -41,20 +41,19 @@
 //! worker too (the next message of that key may go), and a retry is slept
 //! on until it is due. [`IDLE_RECHECK`] is only a safety net.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Resources, RetryPolicy, Subscription};
 use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
-use crate::sidecar::{drain_in_flight, wait_shutdown};
 use crate::store::{now_ms, Delivery, Store};
+use crate::worker;
 
 /// Concurrent deliveries per subscription (each for a different key).
 pub const MAX_IN_FLIGHT: usize = 16;
@@ -147,7 +146,7 @@ enum Outcome {
 }
 
 impl Worker {
-    async fn run(self, from_newest: bool, mut shutdown: watch::Receiver<bool>) {
+    async fn run(self, from_newest: bool, shutdown: watch::Receiver<bool>) {
         if let Err(e) = self
             .store
             .register_group(
@@ -161,75 +160,8 @@ impl Worker {
             tracing::error!(group = %self.group, error = %format!("{e:#}"), "cannot register consumer group");
             return;
         }
-        let mut changes = self.store.changes();
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
-        let mut in_flight: HashSet<i64> = HashSet::new();
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            if let Err(e) = self
-                .store
-                .pull(
-                    &self.group,
-                    &self.subscription.pubsubname,
-                    &self.subscription.topic,
-                )
-                .await
-            {
-                tracing::error!(group = %self.group, error = %format!("{e:#}"), "pulling messages failed");
-            }
-            if in_flight.len() < MAX_IN_FLIGHT {
-                match self
-                    .store
-                    .ready_deliveries(
-                        &self.group,
-                        now_ms(),
-                        in_flight.iter().copied().collect(),
-                        MAX_IN_FLIGHT - in_flight.len(),
-                    )
-                    .await
-                {
-                    Ok(ready) => {
-                        for delivery in ready {
-                            in_flight.insert(delivery.id);
-                            let worker = self.clone();
-                            let done = done_tx.clone();
-                            tokio::spawn(async move {
-                                let id = delivery.id;
-                                worker.process(delivery).await;
-                                let _ = done.send(id);
-                            });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(group = %self.group, error = %format!("{e:#}"), "reading deliveries failed")
-                    }
-                }
-            }
-            let now = now_ms();
-            let due = self
-                .store
-                .next_delivery_due(&self.group)
-                .await
-                .ok()
-                .flatten();
-            let wait = match due {
-                Some(t) if t > now => Duration::from_millis((t - now) as u64).min(self.recheck),
-                _ => self.recheck,
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                // A publish (or any other change to the log): look at once.
-                _ = changes.changed() => {}
-                Some(id) = done_rx.recv() => { in_flight.remove(&id); }
-                _ = wait_shutdown(&mut shutdown) => break,
-            }
-            while let Ok(id) = done_rx.try_recv() {
-                in_flight.remove(&id);
-            }
-        }
-        drain_in_flight(&mut in_flight, &mut done_rx, Duration::from_secs(10)).await;
+        let changes = self.store.changes();
+        worker::run(self, MAX_IN_FLIGHT, changes, shutdown).await;
     }
 
     /// One attempt at one delivery, then its bookkeeping.
@@ -542,6 +474,59 @@ impl Worker {
         if let Err(e) = result {
             tracing::error!(group = %self.group, error = %format!("{e:#}"), "recording outcome failed");
         }
+    }
+}
+
+/// One subscription's pending deliveries, as a [`worker::Work`]: at most
+/// [`MAX_IN_FLIGHT`] at once, one per ordering key.
+impl worker::Work for Worker {
+    type Key = i64;
+    type Item = Delivery;
+
+    async fn due(&self, in_flight: Vec<i64>, room: usize) -> Vec<(i64, Delivery)> {
+        if let Err(e) = self
+            .store
+            .pull(
+                &self.group,
+                &self.subscription.pubsubname,
+                &self.subscription.topic,
+            )
+            .await
+        {
+            tracing::error!(group = %self.group, error = %format!("{e:#}"), "pulling messages failed");
+        }
+        if room == 0 {
+            return Vec::new();
+        }
+        match self
+            .store
+            .ready_deliveries(&self.group, now_ms(), in_flight, room)
+            .await
+        {
+            Ok(ready) => ready.into_iter().map(|d| (d.id, d)).collect(),
+            Err(e) => {
+                tracing::error!(group = %self.group, error = %format!("{e:#}"), "reading deliveries failed");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn idle(&self) -> Duration {
+        let now = now_ms();
+        let due = self
+            .store
+            .next_delivery_due(&self.group)
+            .await
+            .ok()
+            .flatten();
+        match due {
+            Some(t) if t > now => Duration::from_millis((t - now) as u64).min(self.recheck),
+            _ => self.recheck,
+        }
+    }
+
+    async fn handle(&self, delivery: Delivery) {
+        self.process(delivery).await;
     }
 }
 

@@ -15,26 +15,36 @@
 //! - [`stack`] wires one system together: per app-id a listener and a sidecar,
 //!   plus the gateway, the way a cluster runs pods behind an ingress;
 //! - [`manifest`] reads `spin.toml`; [`config`] the Dapr resources (`k8s/dapr`
-//!   and the devstack overlay); [`multiapp`] the `dapr.yaml` app plan;
+//!   and the devstack overlay), with [`cel`] for subscriptions' routing
+//!   rules; [`multiapp`] the `dapr.yaml` app plan; [`durations`] parses the
+//!   duration texts they and the APIs use (Go, ISO 8601, protobuf JSON);
 //! - [`host`] runs the `.wasm` components as Spin does; [`gateway`] is the
-//!   public listener over the hosted apps, [`proxy`] the same over apps served
-//!   elsewhere (`spin up`);
+//!   public listener: over the hosted apps ([`gateway::hosted`]) or over apps
+//!   served elsewhere by `spin up` ([`gateway::proxy`]);
 //! - [`sidecar`] is daprd's HTTP API per app-id, one file per building block;
-//! - [`store`] is the one SQLite store behind all of it; [`delivery`] delivers
-//!   pub/sub messages, [`scheduler`] fires jobs and cron bindings,
-//!   [`log_retention`] compacts the pub/sub log;
-//! - [`secrets`] makes and keeps the local secrets (JWT key, app token).
+//! - [`store`] is the one SQLite store behind all of it, one file per group
+//!   of tables;
+//! - what each sidecar runs in the background: [`delivery`] delivers pub/sub
+//!   messages and [`scheduler`] fires jobs and cron bindings, both on one
+//!   worker loop (`worker`), with [`schedule`] computing, without I/O, when
+//!   things fire; [`log_retention`] compacts the pub/sub log;
+//! - [`local_secrets`] makes and keeps the local secrets (JWT key, app
+//!   token) that the `secretstores.local.file` component serves through the
+//!   sidecars' secrets API ([`sidecar::secrets`]).
 
+pub mod cel;
 pub mod config;
 pub mod delivery;
+pub mod durations;
 pub mod gateway;
 pub mod host;
+pub mod local_secrets;
 pub mod log_retention;
 pub mod manifest;
 pub mod multiapp;
-pub mod proxy;
+pub mod schedule;
 pub mod scheduler;
-pub mod secrets;
 pub mod sidecar;
 pub mod stack;
 pub mod store;
+pub(crate) mod worker;

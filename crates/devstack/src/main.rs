@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use devstack::local_secrets::DevSecrets;
 use devstack::multiapp;
-use devstack::secrets::DevSecrets;
 use devstack::stack::{Stack, StackOptions};
 use tracing_subscriber::EnvFilter;
 

@@ -20,10 +20,9 @@ use tokio::task::JoinHandle;
 use crate::config::{self, Resources};
 use crate::gateway;
 use crate::host::{ComponentSettings, Host, ServeOptions};
+use crate::local_secrets::DevSecrets;
 use crate::log_retention;
 use crate::manifest::Manifest;
-use crate::proxy;
-use crate::secrets::DevSecrets;
 use crate::sidecar::{self, Peer, SidecarOptions};
 use crate::store::Store;
 
@@ -232,7 +231,7 @@ impl Stack {
             let manifest = Manifest::load(&options.manifest)?;
             let listener = gateway::bind(options.gateway).await?;
             gateway_addr = Some(listener.local_addr()?);
-            listeners.push(proxy::serve(
+            listeners.push(gateway::proxy::serve(
                 &manifest,
                 listener,
                 options.external_apps.clone(),

@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use devstack::secrets::DevSecrets;
+use devstack::local_secrets::DevSecrets;
 use e2e_support::*;
 use serde_json::{json, Value};
 
@@ -501,13 +501,16 @@ async fn a_commit_whose_publish_never_happened_is_delivered_after_a_restart() {
     );
     let updates = subscriber.wait_events(ROUTE_TASK_UPDATES, &user, 1).await;
     assert_eq!(updates[0].json()["data"]["taskId"], task["id"]);
-    // Once each: the job is done, nothing else publishes it again.
+    // Once each: the job is done, nothing else publishes it again. The job
+    // trims the outbox after its publishes, so the trim may land just after
+    // the subscriber saw the event: wait for it rather than race it.
     let sidecar = Api::new(second.sidecar("task-api"), None);
-    let doc = sidecar
-        .get(&format!("/v1.0/state/statestore/task%2F{}", id_of(&task)))
-        .await
-        .json();
-    assert!(doc.get("outbox").is_none(), "outbox emptied: {doc}");
+    let key = format!("/v1.0/state/statestore/task%2F{}", id_of(&task));
+    e2e_support::eventually("the outbox emptied after the publish", || async {
+        let doc = sidecar.get(&key).await.json();
+        doc.get("outbox").is_none().then_some(())
+    })
+    .await;
     assert_eq!(subscriber.events_for(ROUTE_TASK_EVENTS, &user).len(), 1);
     assert_eq!(subscriber.events_for(ROUTE_TASK_UPDATES, &user).len(), 1);
     second.kill();

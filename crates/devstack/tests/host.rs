@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use devstack::gateway::{self, GatewayOptions};
+use devstack::gateway::hosted::{self, GatewayOptions};
 use devstack::host::{ComponentSettings, Host, ServeOptions};
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Empty};
@@ -618,7 +618,7 @@ async fn outbound_connections_are_reused_across_instances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_routes_every_component_with_its_own_settings() {
     let (l, addr) = listen().await;
-    let task = gateway::serve(
+    let task = hosted::serve(
         fixture_host(),
         l,
         GatewayOptions {
@@ -648,7 +648,7 @@ async fn the_gateway_routes_every_component_with_its_own_settings() {
     task.abort();
 
     let (l, addr) = listen().await;
-    let task = gateway::serve(
+    let task = hosted::serve(
         fixture_host(),
         l,
         GatewayOptions {

@@ -132,7 +132,10 @@ async fn a_save_of_several_items_is_not_atomic() {
         json!("written"),
         "the other item was saved"
     );
-    assert_eq!(get(&sc.url("/v1.0/state/statestore/held")).await.json(), json!(1));
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/held")).await.json(),
+        json!(1)
+    );
 }
 
 /// The URL's `metadata.*` parameters are merged over each item's metadata
@@ -150,11 +153,17 @@ async fn a_query_string_ttl_wins_over_the_items() {
     assert_eq!(r.status, 204);
     let got = get(&sc.url("/v1.0/state/statestore/k")).await;
     let expires = chrono::DateTime::parse_from_rfc3339(
-        got.header("metadata.ttlExpireTime").expect("an expiring entry"),
+        got.header("metadata.ttlExpireTime")
+            .expect("an expiring entry"),
     )
     .unwrap();
-    let left = expires.signed_duration_since(chrono::Utc::now()).num_seconds();
-    assert!((50..=61).contains(&left), "expires in {left} s, not in a day");
+    let left = expires
+        .signed_duration_since(chrono::Utc::now())
+        .num_seconds();
+    assert!(
+        (50..=61).contains(&left),
+        "expires in {left} s, not in a day"
+    );
 }
 
 #[tokio::test]

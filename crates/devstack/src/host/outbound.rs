@@ -62,7 +62,7 @@ enum HostRule {
     AnySubdomain(String),
     ToSelf,
     Exact(String),
-    Network(IpAddr, u8),
+    Network(ip_network::IpNetwork),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,10 +112,7 @@ impl AllowedHost {
             HostRule::AnySubdomain(suffix) => host.ends_with(suffix.as_str()),
             HostRule::ToSelf => false,
             HostRule::Exact(h) => h == host,
-            HostRule::Network(net, prefix) => host
-                .parse::<IpAddr>()
-                .map(|ip| in_network(ip, *net, *prefix))
-                .unwrap_or(false),
+            HostRule::Network(net) => host.parse::<IpAddr>().is_ok_and(|ip| net.contains(ip)),
         };
         let port_ok = match &self.port {
             PortRule::Any => true,
@@ -170,13 +167,9 @@ fn parse_host(host: &str) -> Result<HostRule> {
     if host.starts_with('{') {
         bail!("host lists are not yet supported");
     }
-    if let Some((addr, prefix)) = host.split_once('/') {
-        if let (Ok(addr), Ok(prefix)) = (addr.parse::<IpAddr>(), prefix.parse::<u8>()) {
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            if prefix <= max {
-                return Ok(HostRule::Network(addr, prefix));
-            }
-        }
+    // `<address>/<prefix length>`, host bits ignored, as Spin parses it.
+    if let Ok(net) = ip_network::IpNetwork::from_str_truncate(host) {
+        return Ok(HostRule::Network(net));
     }
     if matches!(host.split('/').nth(1), Some(path) if !path.is_empty()) {
         bail!("hosts must not contain paths");
@@ -233,28 +226,6 @@ fn well_known_port(scheme: &str) -> Option<u16> {
         "http" => Some(80),
         "https" => Some(443),
         _ => None,
-    }
-}
-
-fn in_network(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(ip), IpAddr::V4(net)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(prefix))
-            };
-            (u32::from(ip) & mask) == (u32::from(net) & mask)
-        }
-        (IpAddr::V6(ip), IpAddr::V6(net)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(prefix))
-            };
-            (u128::from(ip) & mask) == (u128::from(net) & mask)
-        }
-        _ => false,
     }
 }
 
@@ -524,6 +495,16 @@ mod tests {
         assert!(!a.allows("tcp", "127.0.1.9", Some(80)));
         assert!(a.allows("http", "[::1]", Some(8001)));
         assert!(a.allows_socket("tcp", &"127.0.0.3:80".parse().unwrap()));
+    }
+
+    #[test]
+    fn networks_ignore_host_bits_and_bound_the_prefix() {
+        let a = hosts(&["*://10.1.2.3/8:80", "*://0.0.0.0/0:81"]);
+        assert!(a.allows("http", "10.200.0.1", Some(80)));
+        assert!(!a.allows("http", "11.0.0.1", Some(80)));
+        assert!(a.allows("http", "192.0.2.1", Some(81)));
+        assert!(!a.allows("http", "example.com", Some(81)));
+        assert!(AllowedHost::parse("http://10.0.0.0/33").is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{api_error, empty, json_response, kit_error, Ctx, Req, Resp};
-use crate::scheduler::{plan_job, JobSpec};
+use crate::schedule::{plan_job, JobSpec};
 
 fn meta(ctx: &Ctx) -> Value {
     json!({ "appID": ctx.app_id, "namespace": "default" })

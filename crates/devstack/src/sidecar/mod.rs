@@ -189,25 +189,6 @@ pub(crate) async fn wait_shutdown(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-/// After shutdown: waits (at most `limit`) for the work still in flight to
-/// report on `done`, so every delivery or trigger already sent records its
-/// outcome before the worker stops.
-pub(crate) async fn drain_in_flight<K: std::hash::Hash + Eq>(
-    in_flight: &mut std::collections::HashSet<K>,
-    done: &mut tokio::sync::mpsc::UnboundedReceiver<K>,
-    limit: Duration,
-) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !in_flight.is_empty() {
-        match tokio::time::timeout_at(deadline, done.recv()).await {
-            Ok(Some(key)) => {
-                in_flight.remove(&key);
-            }
-            _ => break,
-        }
-    }
-}
-
 /// A buffered request as handlers see it.
 pub(crate) struct Req {
     pub method: Method,

@@ -9,7 +9,8 @@
 //!   secret `a:b` answers `{"a:b": "…"}`. With `multiValued: "true"` each
 //!   top-level key is a secret: a string answers `{name: value}`, an object
 //!   answers its (flattened) keys — the same shape as a Kubernetes secret,
-//!   which is why the devstack overlay uses it. The file is re-read on every
+//!   which is why the devstack overlay uses it (its file is the one
+//!   [`crate::local_secrets`] generates). The file is re-read on every
 //!   call, so it may be written after the sidecar started.
 //! - `secretstores.local.env`: `{name: $name}`.
 //!

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use devstack::secrets::DevSecrets;
+use devstack::local_secrets::DevSecrets;
 use devstack::stack::{AppEndpoints, Stack, StackOptions};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};

@@ -44,7 +44,7 @@ pub fn serve(
     expose_prefixes: Vec<String>,
 ) -> Result<JoinHandle<()>> {
     let triggers = manifest.http_triggers.iter().filter(|t| match &t.route {
-        crate::manifest::Route::Path(raw) => crate::gateway::may_expose(raw, &expose_prefixes),
+        crate::manifest::Route::Path(raw) => super::may_expose(raw, &expose_prefixes),
         _ => true,
     });
     let router = Router::build(triggers, None)?;
@@ -76,17 +76,14 @@ pub fn serve(
 impl Proxy {
     async fn forward(&self, mut request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path().to_string();
-        let exposed = crate::gateway::is_exposed(&path, &self.expose_prefixes);
+        let exposed = super::is_exposed(&path, &self.expose_prefixes);
         let upstream = exposed
             .then(|| self.router.route(&path))
             .flatten()
             .and_then(|m| self.upstreams.get(&m.component_id).copied());
         let Some(upstream) = upstream else {
             // The API's own 404 for an API path, as the ingress would give.
-            if let Some(body) = exposed
-                .then(|| crate::gateway::api_not_found(&path))
-                .flatten()
-            {
+            if let Some(body) = exposed.then(|| super::api_not_found(&path)).flatten() {
                 let mut response = Response::new(
                     Full::new(Bytes::from(body))
                         .map_err(|never| match never {})
@@ -95,7 +92,7 @@ impl Proxy {
                 *response.status_mut() = StatusCode::NOT_FOUND;
                 response.headers_mut().insert(
                     http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static(crate::gateway::PROBLEM_JSON),
+                    http::HeaderValue::from_static(super::PROBLEM_JSON),
                 );
                 return response;
             }

@@ -3,6 +3,9 @@
 //! kept in the state directory (never committed), in the same shape as the
 //! Kubernetes secrets production reads (`{"jwt-secret": …, "app-api-token":
 //! {"token": …}}`).
+//!
+//! Apps read them through the Dapr secrets API, which is
+//! [`crate::sidecar::secrets`]; this module only makes and reads the file.
 
 use std::path::{Path, PathBuf};
 

@@ -1,43 +1,28 @@
 //! The public listener (default `127.0.0.1:3000`): every `[[trigger.http]]`
 //! route of the app on one port, like `spin up` without `-c` — or like the
-//! ingress in front of the pods.
+//! ingress in front of the pods. It comes in two kinds:
 //!
-//! Design: the gateway is not a proxy. It is one more [`Host`] listener that
-//! serves all components directly, each with the env and variables of its
-//! own app-id (its own sidecar port), so a request through the gateway and
-//! one sent to the app's own listener run the same compiled component with
-//! the same settings — one hop, no second copy of routing. What a component
-//! observes differs only where it would in production too: `spin-full-url`
-//! and `spin-client-addr` name the gateway's address and the real client.
+//! - [`hosted`]: over the components devstack runs itself (`devstack up`):
+//!   one more listener of the Wasm host, serving them in-process;
+//! - [`proxy`]: over components served elsewhere (`devstack sidecars`, with
+//!   `spin up` serving each component), forwarded over HTTP.
 //!
-//! [`GatewayOptions::expose_prefixes`] can restrict it to the paths the
-//! Kubernetes Ingress exposes (`/api/`), so Dapr-only routes such as
-//! `/internal/...` stay reachable only through the per-app listeners.
+//! Both apply the rules in this file: which paths are public
+//! ([`is_exposed`], [`may_expose`]; the Kubernetes Ingress exposes `/api/`,
+//! so Dapr-only routes such as `/internal/...` stay reachable only through
+//! the per-app listeners), the API's own 404 for an unknown `/api/` path
+//! ([`api_not_found`]) and binding the address ([`bind`]).
 
-use std::collections::BTreeMap;
+pub mod hosted;
+pub mod proxy;
+
 use std::net::SocketAddr;
 
 use anyhow::{anyhow, Result};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
-use crate::host::{ComponentSettings, Host, ServeOptions};
 
 /// Where the gateway listens unless told otherwise (Spin's default).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
-
-/// Gateway settings.
-#[derive(Debug, Clone, Default)]
-pub struct GatewayOptions {
-    /// Env and variables per component (e.g. `DAPR_HTTP_PORT` and
-    /// `dapr_http_port` of that component's sidecar). Components not listed
-    /// run with the manifest's settings and the host's variables.
-    pub per_component: BTreeMap<String, ComponentSettings>,
-    /// When set, only paths with one of these prefixes (or equal to an
-    /// `=<path>` entry) are routed; the rest get 404 (e.g. `["/api/"]` to
-    /// match the Ingress). See [`is_exposed`].
-    pub expose_prefixes: Option<Vec<String>>,
-}
 
 /// Whether `path` passes an expose list: an entry `=<path>` must equal it
 /// (like nginx's `location = /`), any other entry is a prefix.
@@ -86,36 +71,6 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
             anyhow!("Unable to listen on {addr}: {e}")
         }
     })
-}
-
-/// Serves every component's routes on `listener` until the returned task is
-/// aborted.
-pub fn serve(host: &Host, listener: TcpListener, opts: GatewayOptions) -> Result<JoinHandle<()>> {
-    let served: Vec<String> = {
-        let mut ids: Vec<String> = host
-            .manifest()
-            .http_triggers
-            .iter()
-            .map(|t| t.component.clone())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    let per_component = opts
-        .per_component
-        .into_iter()
-        .filter(|(id, _)| served.contains(id))
-        .collect();
-    host.serve_with(
-        listener,
-        ServeOptions {
-            components: None,
-            per_component,
-            expose_prefixes: opts.expose_prefixes,
-            ..ServeOptions::default()
-        },
-    )
 }
 
 #[cfg(test)]

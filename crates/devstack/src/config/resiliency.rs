@@ -1,0 +1,149 @@
+//! `Resiliency` resources: retry policies with dapr/kit's backoff maths, and
+//! which policy applies to a component's inbound deliveries.
+//!
+//! Only retries are acted on; timeouts and circuit breakers are accepted and
+//! ignored (docs/architecture.md, "Known differences").
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{in_scope, Resources};
+
+/// A `Resiliency` resource (retries only; timeouts and circuit breakers are
+/// accepted and ignored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resiliency {
+    pub name: String,
+    pub retries: BTreeMap<String, RetryPolicy>,
+    /// component name → (inbound retry policy name, outbound retry policy name).
+    pub component_targets: BTreeMap<String, ComponentTarget>,
+    pub scopes: Vec<String>,
+    pub source: PathBuf,
+}
+
+/// `targets.components.<name>`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ComponentTarget {
+    pub inbound_retry: Option<String>,
+    pub outbound_retry: Option<String>,
+}
+
+/// A retry policy (`policies.retries.<name>`), with dapr/kit's defaults:
+/// constant 5 s; exponential starting at 500 ms ×1.5 with ±50 % jitter,
+/// capped by `maxInterval` (default 60 s); `maxRetries` -1 (or absent) =
+/// retry forever.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub backoff: Backoff,
+    /// `None` = unbounded.
+    pub max_retries: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backoff {
+    Constant(Duration),
+    Exponential {
+        initial: Duration,
+        multiplier: f64,
+        max_interval: Duration,
+        randomization: f64,
+    },
+}
+
+impl RetryPolicy {
+    /// The constant policy Dapr's own defaults use elsewhere (e.g. the Jobs
+    /// failure policy): `interval` between tries, at most `max_retries` retries.
+    pub fn constant(interval: Duration, max_retries: Option<u64>) -> RetryPolicy {
+        RetryPolicy {
+            backoff: Backoff::Constant(interval),
+            max_retries,
+        }
+    }
+
+    /// Whether another retry is allowed after `retries_done` retries.
+    pub fn allows_retry(&self, retries_done: u64) -> bool {
+        self.max_retries.is_none_or(|max| retries_done < max)
+    }
+
+    /// The wait before retry number `retry` (0-based).
+    pub fn delay(&self, retry: u64) -> Duration {
+        match &self.backoff {
+            Backoff::Constant(d) => *d,
+            Backoff::Exponential {
+                initial,
+                multiplier,
+                max_interval,
+                randomization,
+            } => {
+                let exp = multiplier.powi(retry.min(64) as i32);
+                let base = (initial.as_secs_f64() * exp).min(max_interval.as_secs_f64());
+                // cenkalti/backoff: random value in [base - r·base, base + r·base].
+                let jitter = (random_unit() * 2.0 - 1.0) * randomization * base;
+                Duration::from_secs_f64((base + jitter).max(0.0))
+            }
+        }
+    }
+}
+
+/// A uniformly distributed number in [0, 1) (from a v4 UUID's random bits;
+/// good enough for retry jitter).
+fn random_unit() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() >> 75; // 53 random bits
+    bits as f64 / (1u64 << 53) as f64
+}
+
+impl Resiliency {
+    pub fn in_scope(&self, app_id: &str) -> bool {
+        in_scope(&self.scopes, app_id)
+    }
+}
+
+impl Resources {
+    /// The inbound retry policy for `component` in `app_id`'s sidecar (what
+    /// daprd's `ComponentInboundPolicy` finds): an explicit
+    /// `targets.components.<name>.inbound.retry`, else the built-in default
+    /// policy names `Default<Block>ComponentInboundRetryPolicy`,
+    /// `DefaultComponentInboundRetryPolicy`, `DefaultComponentRetryPolicy`,
+    /// `DefaultRetryPolicy`. `None` = no retries by Dapr.
+    pub fn inbound_retry(&self, app_id: &str, component: &str) -> Option<RetryPolicy> {
+        let block = self
+            .component(app_id, component)
+            .map(|c| c.building_block().to_string())
+            .unwrap_or_default();
+        let scoped: Vec<&Resiliency> = self
+            .resiliencies
+            .iter()
+            .filter(|r| r.in_scope(app_id))
+            .collect();
+        for r in &scoped {
+            if let Some(name) = r
+                .component_targets
+                .get(component)
+                .and_then(|t| t.inbound_retry.as_ref())
+            {
+                if let Some(p) = r.retries.get(name) {
+                    return Some(p.clone());
+                }
+            }
+        }
+        let mut block_title = block.clone();
+        if let Some(first) = block_title.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        let defaults = [
+            format!("Default{block_title}ComponentInboundRetryPolicy"),
+            "DefaultComponentInboundRetryPolicy".to_string(),
+            "DefaultComponentRetryPolicy".to_string(),
+            "DefaultRetryPolicy".to_string(),
+        ];
+        for name in &defaults {
+            for r in &scoped {
+                if let Some(p) = r.retries.get(name) {
+                    return Some(p.clone());
+                }
+            }
+        }
+        None
+    }
+}
