@@ -1,5 +1,6 @@
 // The REST API (README "HTTP API"): a thin typed fetch wrapper. Every call
-// carries the bearer token; errors are RFC 9457 problem details.
+// goes through the session (auth.ts), which adds the bearer token and, on a
+// 401, refreshes it once and retries; errors are RFC 9457 problem details.
 
 export type Priority = 'low' | 'medium' | 'high' | 'urgent';
 export type Channel = 'inbox' | 'email' | 'webhook';
@@ -40,10 +41,19 @@ export interface AuditEntry {
   changes: { field: string; from: unknown; to: unknown }[];
 }
 
+export interface Problem {
+  type?: string;
+  title?: string;
+  detail?: string;
+  errors?: { field: string; message: string }[];
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly problem: { title?: string; detail?: string; errors?: { field: string; message: string }[] },
+    readonly problem: Problem,
+    /** Seconds from the `Retry-After` header (429, 503), when there is one. */
+    readonly retryAfter: number | null = null,
   ) {
     super(problem.detail || problem.title || `HTTP ${status}`);
   }
@@ -54,29 +64,44 @@ export class ApiError extends Error {
   }
 }
 
+/** The body of `response` as JSON (undefined for 204 or empty); a problem (with `Retry-After`) when not ok. */
+export async function readJson<T>(response: Response): Promise<T> {
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    if (response.ok) throw new ApiError(response.status, { detail: 'The server answered something that is not JSON.' });
+  }
+  if (!response.ok) throw new ApiError(response.status, (data as Problem) ?? {}, retryAfterSecs(response.headers.get('Retry-After')));
+  return data as T;
+}
+
+/** `Retry-After` (delta-seconds or an HTTP date) in seconds from now. */
+function retryAfterSecs(value: string | null): number | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** What the API calls go through: adds the bearer token (auth.ts `Session`). */
+export interface Authorizer {
+  fetch(path: string, init: RequestInit): Promise<Response>;
+}
+
 export class Api {
-  constructor(
-    readonly token: string,
-    readonly onUnauthorized: () => void = () => {},
-  ) {}
+  constructor(readonly auth: Authorizer) {}
 
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const init: RequestInit = {
-      method,
-      headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...headers },
-    };
+    const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers } };
     if (body !== undefined) {
       (init.headers as Record<string, string>)['Content-Type'] =
         method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
       init.body = JSON.stringify(body);
     }
-    const response = await fetch(path, init);
-    if (response.status === 401) this.onUnauthorized();
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    const data = text ? JSON.parse(text) : undefined;
-    if (!response.ok) throw new ApiError(response.status, data ?? {});
-    return data as T;
+    return readJson<T>(await this.auth.fetch(path, init));
   }
 
   listTasks(params: URLSearchParams) {

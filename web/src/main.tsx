@@ -1,11 +1,14 @@
-// The Todo UI: sign in with a token, list/filter/search/sort tasks, create
+// The Todo UI: sign up, sign in and out (auth.ts keeps the session; on
+// devstack a pasted developer token too), list/filter/search/sort tasks, create
 // and edit them (due date in the user's zone, reminder, recurrence builder
 // with a preview), complete/reopen/delete optimistically, a task's history,
 // the notification inbox, and live updates over Server-Sent Events.
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
-import { Api, ApiError, tokenSubject } from './api';
+import { Api, ApiError } from './api';
+import { developerTokensOffered, Session, TOKEN_REFUSED } from './auth';
+import type { SessionState } from './auth';
 import type { AuditEntry, Channel, Notification, Priority, Task } from './api';
 import { fromRrule, toRrule, WEEKDAY_NAMES, WEEKDAYS } from './recurrence';
 import type { Rule } from './recurrence';
@@ -15,7 +18,6 @@ import { appendPage, filtersFromSearch, filtersToSearch, isUnfiltered, listParam
 import type { Filters } from './view';
 import './styles.css';
 
-const TOKEN_KEY = 'todo.token';
 /** Tasks per "Load more"; the API allows 1–200 per request. */
 const PAGE = 100;
 const MAX_LIMIT = 200;
@@ -36,26 +38,314 @@ interface Toast {
   kind: 'info' | 'error' | 'reminder';
 }
 
-function App() {
-  const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
-  const signOut = useCallback(() => {
-    localStorage.removeItem(TOKEN_KEY);
-    setToken(null);
-  }, []);
-  if (!token) {
-    return (
-      <SignIn
-        onSignedIn={(t) => {
-          localStorage.setItem(TOKEN_KEY, t);
-          setToken(t);
-        }}
-      />
-    );
-  }
-  return <Main token={token} onSignOut={signOut} />;
+/** The session: the access token in memory, restored from the refresh cookie on start (auth.ts). */
+const session = new Session();
+session.restore();
+
+function useSessionState(s: Session): SessionState {
+  const [state, setState] = useState(s.state);
+  useEffect(() => {
+    setState(s.state);
+    return s.onState(setState);
+  }, [s]);
+  return state;
 }
 
-function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
+function App() {
+  const state = useSessionState(session);
+  useEffect(() => {
+    if (state.status === 'signed-in') document.title = 'Todo';
+  }, [state.status]);
+  if (state.status === 'restoring') {
+    return (
+      <main class="signin" aria-busy="true">
+        <p class="restoring">Loading…</p>
+      </main>
+    );
+  }
+  if (state.status === 'signed-out') return <SignedOut notice={state.notice} />;
+  return <Main session={session} state={state} />;
+}
+
+type View = 'signin' | 'signup' | 'developer';
+
+const VIEW_TITLES: Record<View, string> = {
+  signin: 'Sign in',
+  signup: 'Create an account',
+  developer: 'Sign in with a developer token',
+};
+
+/** What went wrong with a submit: messages per field (by the API's field name) and/or one for the form. */
+interface FormErrors {
+  fields: Record<string, string>;
+  summary: string | null;
+}
+
+const NO_ERRORS: FormErrors = { fields: {}, summary: null };
+const FIELD_LABELS: Record<string, string> = { email: 'Email', password: 'Password', name: 'Name' };
+
+/**
+ * A failed sign-in or sign-up as messages: 422 field errors on their fields
+ * ("Password must be at least 10 characters long."), 401, 409, 429 (with the
+ * wait from `Retry-After`) and network failures as one message.
+ *
+ * A 409 on sign-up (the address already has an account) is worded so that
+ * the page does not announce "this address is registered" to whoever types
+ * it: the same sentence would fit any refusal, and it points a returning
+ * user to sign in (README "Accounts" records the choice).
+ */
+function authErrors(err: unknown, fieldOrder: string[]): FormErrors {
+  if (err instanceof ApiError) {
+    if (err.status === 401) return { fields: {}, summary: 'The email address or password is not correct.' };
+    if (err.status === 409) {
+      return { fields: {}, summary: 'We could not create an account with these details. If you already have an account, sign in instead.' };
+    }
+    if (err.status === 429) {
+      const minutes = err.retryAfter === null ? null : Math.max(1, Math.ceil(err.retryAfter / 60));
+      return {
+        fields: {},
+        summary: minutes === null ? 'Too many attempts, try again later.' : `Too many attempts, try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      };
+    }
+    const fields: Record<string, string> = {};
+    const other: string[] = [];
+    for (const e of err.problem.errors ?? []) {
+      const text = `${FIELD_LABELS[e.field] ?? e.field} ${e.message}.`;
+      if (fieldOrder.includes(e.field) && !fields[e.field]) fields[e.field] = text;
+      else other.push(text);
+    }
+    if (Object.keys(fields).length || other.length) return { fields, summary: other.join(' ') || null };
+    return { fields: {}, summary: err.message };
+  }
+  if (err instanceof TypeError) return { fields: {}, summary: 'The server could not be reached. Check your connection and try again.' };
+  return { fields: {}, summary: String((err as Error)?.message ?? err) };
+}
+
+/**
+ * The errors of a form and where keyboard focus goes when they appear: the
+ * first invalid field (its message is linked with aria-describedby), or the
+ * summary when no field is to blame. Every failed submit re-mounts the
+ * summary (`attempt`), so its role="alert" is announced again even when the
+ * text is the same.
+ */
+function useFormErrors(idPrefix: string, fieldOrder: string[], initial: FormErrors = NO_ERRORS) {
+  const [errors, setErrors] = useState<FormErrors>(initial);
+  const [attempt, setAttempt] = useState(0);
+  const summaryRef = useRef<HTMLDivElement>(null);
+  // Errors handed over from another form are focused like fresh ones.
+  const pendingFocus = useRef(initial !== NO_ERRORS);
+  const fail = (e: FormErrors) => {
+    pendingFocus.current = true;
+    setErrors(e);
+    setAttempt((n) => n + 1);
+  };
+  useEffect(() => {
+    if (!pendingFocus.current) return;
+    pendingFocus.current = false;
+    const first = fieldOrder.find((f) => errors.fields[f]);
+    if (first) document.getElementById(`${idPrefix}-${first}`)?.focus();
+    else summaryRef.current?.focus();
+  }, [attempt]);
+  const clear = () => setErrors(NO_ERRORS);
+  const summary =
+    errors.summary || Object.keys(errors.fields).length ? (
+      <div key={attempt} class="error-summary" role="alert" tabIndex={-1} ref={summaryRef}>
+        {errors.summary && <p>{errors.summary}</p>}
+        {Object.keys(errors.fields).length > 0 && (
+          <ul>
+            {fieldOrder.filter((f) => errors.fields[f]).map((f) => (
+              <li>{errors.fields[f]}</li>
+            ))}
+          </ul>
+        )}
+      </div>
+    ) : null;
+  return { errors, fail, clear, summary };
+}
+
+function Field({ id, label, error, hint, ...input }: { id: string; label: string; error?: string; hint?: string } & JSX.InputHTMLAttributes<HTMLInputElement>) {
+  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ');
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input id={id} name={id} required aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...input} />
+      {hint && <p id={`${id}-hint`} class="field-hint">{hint}</p>}
+      {error && <p id={`${id}-error`} class="field-error">{error}</p>}
+    </div>
+  );
+}
+
+function ShowPassword({ id, shown, onChange }: { id: string; shown: boolean; onChange: (shown: boolean) => void }) {
+  return (
+    <label class="check-label show-password" for={id}>
+      <input id={id} type="checkbox" checked={shown} onChange={(e) => onChange(e.currentTarget.checked)} /> Show password
+    </label>
+  );
+}
+
+/** The signed-out page: sign-in, sign-up and (devstack only) the developer-token form. */
+function SignedOut({ notice }: { notice?: string }) {
+  const developer = developerTokensOffered();
+  const [view, setView] = useState<View>('signin');
+  // Kept across the forms: switching does not lose what was typed.
+  const [email, setEmail] = useState('');
+  /** Errors handed from one form to the next (a sign-up whose sign-in then failed). */
+  const [carried, setCarried] = useState<FormErrors | undefined>(undefined);
+  const [announced, setAnnounced] = useState('');
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const focusHeading = useRef(Boolean(notice));
+
+  // Into the (already present) live region after the page is up, so it is read out.
+  useEffect(() => {
+    const t = window.setTimeout(() => setAnnounced(notice ?? ''), 100);
+    return () => window.clearTimeout(t);
+  }, [notice]);
+  useEffect(() => {
+    document.title = `${VIEW_TITLES[view]} · Todo`;
+    // After a switch (or a sign-out) focus goes to the new form's heading, which screen readers read.
+    if (focusHeading.current) headingRef.current?.focus();
+    focusHeading.current = false;
+  }, [view]);
+  const show = (next: View, errors?: FormErrors) => {
+    focusHeading.current = !errors;
+    setCarried(errors);
+    setAnnounced('');
+    setView(next);
+  };
+
+  return (
+    <main class="signin">
+      <div class="card">
+        <h1>Todo</h1>
+        <h2 id="auth-title" ref={headingRef} tabIndex={-1} class="form-title">{VIEW_TITLES[view]}</h2>
+        <div role="status" aria-live="polite">
+          {announced && <p class="notice">{announced}</p>}
+        </div>
+        {view === 'signin' && <SignInForm key="signin" email={email} setEmail={setEmail} initial={carried} />}
+        {view === 'signup' && <SignUpForm key="signup" email={email} setEmail={setEmail} onSignInFailed={(e) => show('signin', e)} />}
+        {view === 'developer' && <DeveloperTokenForm />}
+        {view === 'signin' && (
+          <p class="switch">
+            No account yet?{' '}
+            <button type="button" class="link" onClick={() => show('signup')}>Create an account</button>
+          </p>
+        )}
+        {view === 'signup' && (
+          <p class="switch">
+            Already have an account?{' '}
+            <button type="button" class="link" onClick={() => show('signin')}>Sign in</button>
+          </p>
+        )}
+        {view === 'developer' && (
+          <p class="switch">
+            <button type="button" class="link" onClick={() => show('signin')}>Use email and password instead</button>
+          </p>
+        )}
+        {developer && view === 'signin' && (
+          <p class="switch dev">
+            Served by devstack:{' '}
+            <button type="button" class="link" onClick={() => show('developer')}>Use a developer token</button>
+          </p>
+        )}
+      </div>
+    </main>
+  );
+}
+
+function SignInForm({ email, setEmail, initial }: { email: string; setEmail: (v: string) => void; initial?: FormErrors }) {
+  const order = ['email', 'password'];
+  const { errors, fail, clear, summary } = useFormErrors('signin', order, initial);
+  const [password, setPassword] = useState('');
+  const [shown, setShown] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const missing: Record<string, string> = {};
+    if (!email.trim()) missing.email = 'Enter your email address.';
+    if (!password) missing.password = 'Enter your password.';
+    if (Object.keys(missing).length) return fail({ fields: missing, summary: null });
+    clear();
+    setBusy(true);
+    try {
+      await session.login(email.trim(), password); // signed in: this page goes away
+    } catch (err) {
+      setBusy(false);
+      fail(authErrors(err, order));
+    }
+  };
+  return (
+    <form class="auth-form" onSubmit={submit} noValidate aria-labelledby="auth-title">
+      {summary}
+      <Field id="signin-email" label="Email" type="email" autocomplete="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} error={errors.fields.email} spellcheck={false} />
+      <Field
+        id="signin-password"
+        label="Password"
+        type={shown ? 'text' : 'password'}
+        autocomplete="current-password"
+        value={password}
+        onInput={(e) => setPassword(e.currentTarget.value)}
+        error={errors.fields.password}
+      />
+      <ShowPassword id="signin-show" shown={shown} onChange={setShown} />
+      <button type="submit" class="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+    </form>
+  );
+}
+
+function SignUpForm({ email, setEmail, onSignInFailed }: { email: string; setEmail: (v: string) => void; onSignInFailed: (e: FormErrors) => void }) {
+  const order = ['name', 'email', 'password'];
+  const { errors, fail, clear, summary } = useFormErrors('signup', order);
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [shown, setShown] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const missing: Record<string, string> = {};
+    if (!name.trim()) missing.name = 'Enter your name.';
+    if (!email.trim()) missing.email = 'Enter your email address.';
+    if (!password) missing.password = 'Choose a password.';
+    if (Object.keys(missing).length) return fail({ fields: missing, summary: null });
+    clear();
+    setBusy(true);
+    try {
+      await session.signUp(email.trim(), password, name.trim());
+    } catch (err) {
+      setBusy(false);
+      fail(authErrors(err, order));
+      return;
+    }
+    try {
+      await session.login(email.trim(), password); // signed in: this page goes away
+    } catch (err) {
+      const { summary: why } = authErrors(err, []);
+      onSignInFailed({ fields: {}, summary: `Your account was created, but signing in failed: ${why ?? 'try again.'}` });
+    }
+  };
+  return (
+    <form class="auth-form" onSubmit={submit} noValidate aria-labelledby="auth-title">
+      {summary}
+      <Field id="signup-name" label="Name" type="text" autocomplete="name" value={name} onInput={(e) => setName(e.currentTarget.value)} error={errors.fields.name} maxLength={100} />
+      <Field id="signup-email" label="Email" type="email" autocomplete="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} error={errors.fields.email} spellcheck={false} />
+      <Field
+        id="signup-password"
+        label="Password"
+        type={shown ? 'text' : 'password'}
+        autocomplete="new-password"
+        minLength={10}
+        value={password}
+        onInput={(e) => setPassword(e.currentTarget.value)}
+        error={errors.fields.password}
+        hint="At least 10 characters; not a commonly used password."
+      />
+      <ShowPassword id="signup-show" shown={shown} onChange={setShown} />
+      <button type="submit" class="primary" disabled={busy}>{busy ? 'Creating account…' : 'Create account'}</button>
+    </form>
+  );
+}
+
+/** The old paste-a-token sign-in (devstack only: `devstack token` or `scripts/dev` prints one). */
+function DeveloperTokenForm() {
   const [value, setValue] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -66,31 +356,46 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
     setBusy(true);
     setError(null);
     try {
-      await new Api(token).listTasks(new URLSearchParams({ limit: '1' }));
-      onSignedIn(token);
+      await session.useDeveloperToken(token); // signed in: this page goes away
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? 'This token was not accepted (expired or not signed by this server).' : String((err as Error).message));
-    } finally {
       setBusy(false);
+      setError(err instanceof ApiError && err.status === 401 ? TOKEN_REFUSED : String((err as Error).message));
     }
   };
   return (
-    <main class="signin">
-      <form class="card" onSubmit={submit}>
-        <h1>Todo</h1>
-        <p>Sign in by pasting an access token. Locally, <code>scripts/dev</code> prints one.</p>
-        <label for="token">Access token</label>
-        <textarea id="token" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} spellcheck={false} autoComplete="off" required />
-        {error && <p class="error" role="alert">{error}</p>}
-        <button type="submit" class="primary" disabled={busy}>{busy ? 'Checking…' : 'Sign in'}</button>
-      </form>
-    </main>
+    <form class="auth-form" onSubmit={submit} aria-labelledby="auth-title">
+      <p>Sign in by pasting an access token. Locally, <code>scripts/dev</code> prints one.</p>
+      <label for="token">Access token</label>
+      <textarea id="token" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} spellcheck={false} autoComplete="off" required />
+      {error && <p class="error" role="alert">{error}</p>}
+      <button type="submit" class="primary" disabled={busy}>{busy ? 'Checking…' : 'Sign in with token'}</button>
+    </form>
   );
 }
 
-function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
-  const api = useMemo(() => new Api(token, onSignOut), [token, onSignOut]);
-  const user = tokenSubject(token);
+/** Who is signed in, where the top bar showed the token's user id before. */
+function SignedInAs({ state }: { state: SignedIn }) {
+  if (state.kind === 'developer') {
+    return <span class="user" title="Signed in with a developer token">{state.subject}</span>;
+  }
+  const name = state.account?.name;
+  const email = state.account?.email ?? state.email ?? '';
+  return (
+    <span class="user account" title={name ? `Signed in as ${name} <${email}>` : `Signed in as ${email}`}>
+      <span class="sr-only">Signed in as </span>
+      {name && <span class="user-name">{name}</span>}
+      {name && <span class="sr-only">, </span>}
+      <span class="user-email">{email}</span>
+    </span>
+  );
+}
+
+type SignedIn = Extract<SessionState, { status: 'signed-in' }>;
+
+function Main({ session, state }: { session: Session; state: SignedIn }) {
+  // One Api for the whole session: a refreshed token needs no new one.
+  const api = useMemo(() => new Api(session), [session]);
+  const [signingOut, setSigningOut] = useState(false);
   // The view comes from the address bar (a reload or a shared link).
   const [filters, setFilters] = useState<Filters>(() => filtersFromSearch(location.search));
   const [search, setSearch] = useState(filters.q);
@@ -288,7 +593,7 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
       window.clearTimeout(pending);
       pending = window.setTimeout(() => loadRef.current(), 30);
     };
-    const stop = connectSync(token, {
+    const stop = connectSync(session, {
       onTaskChange: (change) => {
         // Show the change at once, then refetch (order, filters, totals).
         const list = tasksRef.current;
@@ -327,7 +632,7 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
       window.clearTimeout(pending);
       stop();
     };
-  }, [token, loadInbox, toast]);
+  }, [session, loadInbox, toast]);
 
   /** Applies `change` locally at once; undoes it if the server refuses. */
   const optimistic = async (change: (list: Task[]) => Task[], call: () => Promise<unknown>, failure: string) => {
@@ -384,8 +689,18 @@ function Main({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           </svg>
           {inbox.unread > 0 && <span class="badge" data-testid="unread">{inbox.unread}</span>}
         </button>
-        <span class="user" title="Signed in as">{user}</span>
-        <button type="button" class="link" onClick={onSignOut}>Sign out</button>
+        <SignedInAs state={state} />
+        <button
+          type="button"
+          class="link"
+          disabled={signingOut}
+          onClick={() => {
+            setSigningOut(true);
+            session.logout();
+          }}
+        >
+          Sign out
+        </button>
       </header>
 
       <main class="content">

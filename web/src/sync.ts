@@ -4,6 +4,12 @@
 // hard, readyState CLOSED) we reopen with `?since=<last id>` and a growing
 // delay, so no change is missed. A `reset` means our cursor is older than
 // retention: refetch everything.
+//
+// The stream is authorised by `?access_token=` (EventSource cannot send
+// headers). Whenever the session gets a new token (a silent refresh) the
+// stream is reopened with it from the last id, so it never runs on an
+// expired token; after a hard failure the token is refreshed first when it
+// is about to expire (an expired token is what a 401 would have meant).
 
 export interface SyncHandlers {
   /** `data` of a `todo.sync.task-changed.v1` change: `{taskId, version, change, task}` (`task` null on delete). */
@@ -13,16 +19,30 @@ export interface SyncHandlers {
   onStatus: (status: 'live' | 'connecting' | 'offline') => void;
 }
 
-export function connectSync(token: string, handlers: SyncHandlers): () => void {
+/** Where the stream's token comes from (auth.ts `Session`). */
+export interface TokenSource {
+  readonly token: string | null;
+  /** Called with every new token (null: signed out). */
+  onToken(listener: (token: string | null) => void): () => void;
+  /** The token, refreshed first when it is about to expire. */
+  fresh(): Promise<string | null>;
+}
+
+export function connectSync(auth: TokenSource, handlers: SyncHandlers): () => void {
   let source: EventSource | null = null;
   let lastId: string | null = null;
+  /** The token the open stream was opened with. */
+  let openedWith: string | null = null;
   let delay = 500;
   let timer: number | undefined;
   let stopped = false;
 
   const open = () => {
-    if (stopped) return;
+    window.clearTimeout(timer);
+    const token = auth.token;
+    if (stopped || !token) return;
     handlers.onStatus('connecting');
+    openedWith = token;
     const q = new URLSearchParams({ access_token: token });
     if (lastId) q.set('since', lastId);
     const es = new EventSource(`/api/sync/stream?${q}`);
@@ -64,16 +84,29 @@ export function connectSync(token: string, handlers: SyncHandlers): () => void {
       if (es.readyState === EventSource.CLOSED) {
         handlers.onStatus('offline');
         es.close();
-        timer = window.setTimeout(open, delay);
+        timer = window.setTimeout(() => auth.fresh().then(open, open), delay);
         delay = Math.min(delay * 2, 15_000);
       } else {
         handlers.onStatus('connecting');
       }
     };
   };
+  const unsubscribe = auth.onToken((token) => {
+    if (stopped) return;
+    if (!token) {
+      window.clearTimeout(timer);
+      source?.close();
+      openedWith = null;
+    } else if (token !== openedWith) {
+      // A new token: continue from the last id on a stream opened with it.
+      source?.close();
+      open();
+    }
+  });
   open();
   return () => {
     stopped = true;
+    unsubscribe();
     window.clearTimeout(timer);
     source?.close();
   };

@@ -3,7 +3,8 @@
 // browser download) drives Debian's Chromium.
 //
 //   TODO_BASE_URL   the gateway, e.g. http://127.0.0.1:3000
-//   TODO_TOKEN_A/B  tokens of two different users
+//   TODO_TOKEN_A/B  tokens of two different users (signed in through the
+//                   developer-token form; other tests sign up an account)
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   UI_SCREENSHOTS  where the screenshots go
 //   WEB_WASM        the web component (its size is reported)
@@ -53,9 +54,11 @@ after(async () => {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
-/** A signed-in page in a fresh context (its own storage: a separate session). */
-async function signedIn(token, options = DESKTOP, path = '/') {
+/** A page in a fresh context (its own storage and cookies: a separate session), not signed in. */
+async function openPage(options = DESKTOP, path = '/', { clock = false } = {}) {
   const context = await browser.newContext({ ...options, timezoneId: 'Europe/Berlin', locale: 'en-GB' });
+  // Fake timers (time still flows) that a test can fast-forward.
+  if (clock) await context.clock.install();
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -64,11 +67,24 @@ async function signedIn(token, options = DESKTOP, path = '/') {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
   });
   await page.goto(BASE + path);
-  await page.getByLabel('Access token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  return { context, page, errors };
+}
+
+/** Waits for the task list and the live stream. */
+async function ready(page) {
   await page.getByRole('button', { name: 'New task' }).waitFor();
   await page.locator('.live.live').waitFor({ timeout: 10_000 });
-  return { context, page, errors };
+}
+
+/** A page signed in with a `devstack token` (the developer-token form devstack's page offers). */
+async function signedIn(token, options = DESKTOP, path = '/') {
+  const opened = await openPage(options, path);
+  const { page } = opened;
+  await page.getByRole('button', { name: 'Use a developer token' }).click();
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in with token' }).click();
+  await ready(page);
+  return opened;
 }
 
 const taskItem = (page, title) => page.locator('li.task', { has: page.locator('.title', { hasText: new RegExp(`^${escape(title)}$`) }) });
@@ -357,11 +373,382 @@ test('sign-in refuses a bad token', async () => {
   const context = await browser.newContext(DESKTOP);
   const page = await context.newPage();
   await page.goto(BASE + '/');
-  await page.screenshot({ path: join(SHOTS, 'desktop-signin.png') });
+  await page.getByRole('button', { name: 'Use a developer token' }).click();
+  await page.screenshot({ path: join(SHOTS, 'desktop-developer-token.png') });
   await page.getByLabel('Access token').fill('not.a.token');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in with token' }).click();
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').textContent(), /not accepted/);
+  await context.close();
+});
+
+// --- Accounts: sign-up, sign-in, sign-out, the session --------------------
+
+// One account for these tests (a fresh devstack each run; the address is
+// unique anyway). Each wrong password counts against this machine's
+// sign-in lockout (5 in 15 minutes from one address): the run makes 2.
+const ACCOUNT = { name: 'Ana López', email: `ana.${Date.now()}@example.org`, password: 'tangerine-sky-42' };
+
+/** Fills and sends the sign-in form. */
+async function signInThroughUi(page, { email, password } = ACCOUNT) {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** A fresh context signed in with the account's email and password. */
+async function signedInWithPassword(options = DESKTOP) {
+  const opened = await openPage(options);
+  await signInThroughUi(opened.page);
+  await ready(opened.page);
+  return opened;
+}
+
+/** The `refresh` cookie the context holds, if any. */
+async function refreshCookie(context) {
+  return (await context.cookies(BASE + '/api/auth/refresh')).find((c) => c.name === 'refresh' && c.value);
+}
+
+/** An access token of the account, from a sign-in outside the browser (its own refresh family). */
+async function accountToken() {
+  const r = await fetch(BASE + '/api/auth/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: ACCOUNT.email, password: ACCOUNT.password }),
+  });
+  assert.equal(r.status, 200);
+  return (await r.json()).accessToken;
+}
+
+/** The id and text of the focused element. */
+const focused = (page) =>
+  page.evaluate(() => ({ id: document.activeElement?.id ?? '', role: document.activeElement?.getAttribute('role') ?? '', text: document.activeElement?.textContent ?? '' }));
+
+/** Waits until the element with `id` has keyboard focus (moved there after a render). */
+async function expectFocus(page, id) {
+  try {
+    await page.waitForFunction((want) => document.activeElement?.id === want, id, { timeout: 5000 });
+  } catch {
+    assert.equal((await focused(page)).id, id);
+  }
+}
+
+/** Waits until an error summary (role="alert") has keyboard focus. */
+async function expectSummaryFocused(page) {
+  try {
+    await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'alert', null, { timeout: 5000 });
+  } catch {
+    assert.equal((await focused(page)).role, 'alert');
+  }
+}
+
+/**
+ * Access tokens carry whole seconds (`iat`, `exp`) and nothing random: one
+ * refreshed within the second of the sign-in is the very same token. Tests
+ * that tell the old token from the new one wait for the next second first.
+ */
+const nextSecond = () => new Promise((r) => setTimeout(r, 1000));
+
+/** The text of the elements `aria-describedby` of `locator` names. */
+async function description(locator) {
+  return locator.evaluate((el) =>
+    (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean).map((id) => document.getElementById(id)?.textContent ?? `#${id} missing`).join(' | '),
+  );
+}
+
+test('the sign-in and sign-up forms: labelled, autocomplete, errors announced and linked, the developer-token link on devstack', async () => {
+  const { context, page, errors } = await openPage();
+  await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  assert.equal(await page.title(), 'Sign in · Todo');
+  assert.equal(await page.getByLabel('Email').getAttribute('autocomplete'), 'email');
+  assert.equal(await page.getByLabel('Email').getAttribute('type'), 'email');
+  assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete'), 'current-password');
+  assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('type'), 'password');
+  // Served by devstack (a loopback host): the old paste-a-token form is one link away.
+  assert.ok(await page.getByRole('button', { name: 'Use a developer token' }).isVisible());
+  assert.equal(await page.getByLabel('Access token').count(), 0);
+  await page.screenshot({ path: join(SHOTS, 'desktop-sign-in.png') });
+
+  // Nothing typed: the summary is an alert, focus goes to the first field, whose message it describes.
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('alert').waitFor();
+  await expectFocus(page, 'signin-email');
+  const email = page.getByLabel('Email');
+  assert.equal(await email.getAttribute('aria-invalid'), 'true');
+  assert.equal(await description(email), 'Enter your email address.');
+  assert.equal(await description(page.getByLabel('Password', { exact: true })), 'Enter your password.');
+
+  // Show password toggles the field's type.
+  await page.getByLabel('Show password').check();
+  assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('type'), 'text');
+
+  // To sign-up by keyboard: focus moves to the new form's heading.
+  await page.getByRole('button', { name: 'Create an account' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+  await expectFocus(page, 'auth-title');
+  assert.equal(await page.title(), 'Create an account · Todo');
+  assert.equal(await page.getByLabel('Name').getAttribute('autocomplete'), 'name');
+  assert.equal(await page.getByLabel('Email').getAttribute('autocomplete'), 'email');
+  const password = page.getByLabel('Password', { exact: true });
+  assert.equal(await password.getAttribute('autocomplete'), 'new-password');
+  assert.match(await description(password), /At least 10 characters/);
+  assert.equal(await page.getByRole('button', { name: 'Use a developer token' }).count(), 0);
+  await page.screenshot({ path: join(SHOTS, 'desktop-sign-up.png') });
+
+  // The server's 422: each message on its field, focus on the first invalid one (Email; Name is fine).
+  await page.getByLabel('Name').fill('Ana');
+  await page.getByLabel('Email').fill('ana@');
+  await password.fill('1234567890');
+  await page.getByRole('button', { name: 'Create account', exact: true }).click();
+  await page.locator('#signup-password-error').waitFor();
+  await expectFocus(page, 'signup-email');
+  assert.match(await description(page.getByLabel('Email')), /^Email must have a domain/);
+  assert.match(await description(password), /At least 10 characters.*\| Password is one of the most commonly used passwords/);
+  assert.equal(await password.getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), null);
+  const alert = await page.getByRole('alert').textContent();
+  assert.match(alert, /Email must have a domain/);
+  assert.match(alert, /Password is one of the most commonly used/);
+  await page.screenshot({ path: join(SHOTS, 'desktop-sign-up-errors.png') });
+
+  // Back to sign-in: what was typed in Email stays.
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  assert.equal(await page.getByLabel('Email').inputValue(), 'ana@');
+
+  // Phone width: both forms fit.
+  const phone = await openPage(PHONE);
+  await phone.page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  await phone.page.screenshot({ path: join(SHOTS, 'phone-sign-in.png') });
+  await phone.page.getByRole('button', { name: 'Create an account' }).click();
+  await phone.page.getByRole('heading', { name: 'Create an account' }).waitFor();
+  await phone.page.screenshot({ path: join(SHOTS, 'phone-sign-up.png') });
+  const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow})`);
+  await phone.context.close();
+
+  assert.deepEqual([...errors, ...phone.errors], []);
+  await context.close();
+});
+
+test('sign up, create a task, sign out, sign in again: the task is there', async () => {
+  const { context, page, errors } = await openPage();
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByLabel('Name').fill(ACCOUNT.name);
+  await page.getByLabel('Email').fill(ACCOUNT.email);
+  await page.getByLabel('Password', { exact: true }).fill(ACCOUNT.password);
+  await page.getByRole('button', { name: 'Create account', exact: true }).click();
+  await ready(page);
+  // The account (from /api/auth/me) where the user id was shown.
+  await page.locator('.user .user-name', { hasText: ACCOUNT.name }).waitFor();
+  assert.equal(await page.locator('.user .user-email').textContent(), ACCOUNT.email);
+  assert.equal(await page.title(), 'Todo');
+  await createTask(page, { title: 'Water the ferns', tags: 'home' });
+  await page.screenshot({ path: join(SHOTS, 'desktop-signed-up.png') });
+
+  // The refresh token is an HttpOnly cookie for /api/auth only; the access
+  // token is in no storage a script could read.
+  const cookie = await refreshCookie(context);
+  assert.ok(cookie, 'a refresh cookie');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.path, '/api/auth');
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(cookie.secure, false, 'no Secure on plain-HTTP loopback');
+  const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }]));
+  assert.doesNotMatch(stored, /eyJ/, 'no JWT in localStorage or sessionStorage');
+
+  // A second sign-up with the same address: the 409 is worded neutrally (the
+  // page does not say the address is registered), focus on the summary.
+  const other = await openPage();
+  await other.page.getByRole('button', { name: 'Create an account' }).click();
+  await other.page.getByLabel('Name').fill('Someone else');
+  await other.page.getByLabel('Email').fill(ACCOUNT.email.toUpperCase());
+  await other.page.getByLabel('Password', { exact: true }).fill('another-long-pass-9');
+  await other.page.getByRole('button', { name: 'Create account', exact: true }).click();
+  const refusal = other.page.locator('.error-summary[role="alert"]');
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /^We could not create an account with these details\. If you already have an account, sign in instead\./);
+  assert.equal(await other.page.locator('#signup-email-error').count(), 0, 'no field says the address is taken');
+  assert.equal(await other.page.evaluate(() => document.activeElement?.classList.contains('error-summary')), true);
+  await other.context.close();
+
+  // Sign out: back to sign-in, focus on its heading, the reason announced, the cookie gone.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'You have signed out.' }).waitFor();
+  await expectFocus(page, 'auth-title');
+  assert.equal(await refreshCookie(context), undefined);
+
+  // Sign in again with the same account: the task is there.
+  await signInThroughUi(page);
+  await ready(page);
+  await taskItem(page, 'Water the ferns').waitFor();
+  await page.locator('.user .user-name', { hasText: ACCOUNT.name }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a wrong password is refused accessibly; too many attempts say how long to wait', async () => {
+  const { context, page, errors } = await openPage();
+  await signInThroughUi(page, { email: ACCOUNT.email, password: 'not-the-password' });
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.equal((await alert.textContent()).trim(), 'The email address or password is not correct.');
+  // No field is to blame: focus goes to the summary (so it is read out and the form follows).
+  await expectSummaryFocused(page);
+  await page.screenshot({ path: join(SHOTS, 'desktop-sign-in-error.png') });
+  // An unknown address gets the same answer.
+  await signInThroughUi(page, { email: `nobody.${Date.now()}@example.org`, password: 'whatever-it-is' });
+  await expectSummaryFocused(page);
+  assert.equal((await alert.textContent()).trim(), 'The email address or password is not correct.');
+  // The 429 after 5 failures (answered here by a stand-in: a real lockout
+  // would lock this machine's address out of the later tests for 15 minutes).
+  await page.route('**/api/auth/login', (route) =>
+    route.fulfill({
+      status: 429,
+      headers: { 'Retry-After': '840', 'Content-Type': 'application/problem+json' },
+      body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, detail: 'too many failed sign-in attempts; try again later' }),
+    }),
+  );
+  await signInThroughUi(page, { email: ACCOUNT.email, password: 'still-not-it' });
+  await page.getByRole('alert').filter({ hasText: 'Too many attempts' }).waitFor();
+  assert.equal((await page.getByRole('alert').textContent()).trim(), 'Too many attempts, try again in 14 minutes.');
+  await page.unroute('**/api/auth/login');
+  await page.screenshot({ path: join(SHOTS, 'desktop-sign-in-429.png') });
+  // The right password still works.
+  await signInThroughUi(page);
+  await ready(page);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a reload keeps the session (the refresh cookie); a sign-out in another tab ends it', async () => {
+  const { context, page, errors } = await signedInWithPassword();
+  await taskItem(page, 'Water the ferns').waitFor();
+  const refreshes = [];
+  context.on('response', (r) => {
+    if (new URL(r.url()).pathname === '/api/auth/refresh') refreshes.push(r.status());
+  });
+  await page.reload();
+  await ready(page);
+  await taskItem(page, 'Water the ferns').waitFor();
+  await page.locator('.user .user-name', { hasText: ACCOUNT.name }).waitFor();
+  assert.deepEqual(refreshes, [200], 'one refresh restored the session');
+
+  // A second tab of the same browser: signed in by the same cookie.
+  const tab = await context.newPage();
+  await tab.goto(BASE + '/');
+  await ready(tab);
+  assert.deepEqual(refreshes, [200, 200]);
+  // Signing out there ends the session here too.
+  await tab.getByRole('button', { name: 'Sign out' }).click();
+  await tab.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'You signed out in another tab.' }).waitFor();
+  // And a reload does not bring it back.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'New task' }).count(), 0);
+  assert.equal(refreshes.at(-1), 401);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** The `access_token` of every live-stream request `page` makes, as they happen. */
+function streamTokens(page) {
+  const tokens = [];
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname === '/api/sync/stream') tokens.push(url.searchParams.get('access_token'));
+  });
+  return tokens;
+}
+
+test('an access token the API refuses is refreshed once and the requests retried; the live stream moves to the new token', async () => {
+  const { context, page, errors } = await openPage();
+  const streams = streamTokens(page);
+  await signInThroughUi(page);
+  await ready(page);
+  await nextSecond();
+  const refreshes = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/auth/refresh') refreshes.push(r.method());
+  });
+  // What the page sends to the list and tags endpoints, with which token.
+  const sent = [];
+  page.on('request', async (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path === '/api/tasks' || path === '/api/tags') sent.push({ path, auth: (await r.allHeaders()).authorization });
+  });
+  // The server refuses the next two requests (the list and the tags, sent
+  // at once when the sort changes) as if the token had expired.
+  const refused = [];
+  await page.route(/\/api\/(tasks\?|tags)/, (route) => {
+    if (refused.length >= 2) return route.fallback();
+    refused.push(route.request().headers().authorization);
+    return route.fulfill({ status: 401, contentType: 'application/problem+json', body: '{"type":"about:blank","title":"Unauthorized","status":401,"detail":"the access token has expired"}' });
+  });
+  await page.getByLabel('Sort').selectOption('title');
+  // Both were sent again, with the one new token (the list, the tags and
+  // the newest-task probe leave at once: any two of them were refused).
+  const retried = () => sent.filter((s) => s.auth && s.auth !== refused[0]);
+  await eventually(async () => retried().length >= 2, 'the refused requests sent again');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('sort') === 'title');
+  await expectCount(page, '1 task');
+  await taskItem(page, 'Water the ferns').waitFor();
+  await page.unroute(/\/api\/(tasks\?|tags)/);
+  assert.equal(refused.length, 2);
+  assert.ok(refused[0]?.startsWith('Bearer '));
+  assert.equal(refused[0], refused[1]);
+  assert.deepEqual(refreshes, ['POST'], 'one refresh for both refused requests');
+  assert.equal(await page.locator('.toast.error').count(), 0, 'no error shown');
+  const fresh = retried()[0].auth;
+  assert.ok(retried().every((s) => s.auth === fresh));
+  // The stream was reopened with it, and live changes still arrive.
+  await eventually(async () => streams.at(-1) === fresh.replace(/^Bearer /, ''), 'stream reopened with the new token');
+  await page.locator('.live.live').waitFor();
+  const token = await accountToken();
+  assert.equal((await api(token, 'POST', '/api/tasks', { title: 'Arrived live after a refresh' })).status, 201);
+  await taskItem(page, 'Arrived live after a refresh').waitFor({ timeout: 10_000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the access token is refreshed silently a minute before it expires (time fast-forwarded)', async () => {
+  const { context, page, errors } = await openPage(DESKTOP, '/', { clock: true });
+  const streams = streamTokens(page);
+  await signInThroughUi(page);
+  await ready(page);
+  assert.ok(streams.length > 0, 'the stream opened');
+  const first = streams.at(-1);
+  await nextSecond();
+  // Signed in for 13 minutes: no refresh yet (the token lives 15).
+  const refreshed = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/auth/refresh');
+  let early = 0;
+  const countEarly = (r) => {
+    if (new URL(r.url()).pathname === '/api/auth/refresh') early++;
+  };
+  page.on('request', countEarly);
+  await page.clock.fastForward('13:00');
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  assert.equal(early, 0, 'no refresh 2 minutes before expiry');
+  page.off('request', countEarly);
+  // Past 14 minutes: refreshed, and the stream reopened with the new token.
+  await page.clock.fastForward('01:01');
+  const response = await refreshed;
+  assert.equal(response.status(), 200);
+  const { accessToken, expiresIn } = await response.json();
+  assert.equal(expiresIn, 900);
+  await eventually(async () => streams.at(-1) === accessToken, 'stream reopened with the refreshed token');
+  assert.notEqual(first, accessToken);
+  await page.locator('.live.live').waitFor();
+  // The page goes on working with it.
+  await createTask(page, { title: 'Made after a silent refresh' });
+  const token = await accountToken();
+  assert.equal((await api(token, 'POST', '/api/tasks', { title: 'Live after a silent refresh' })).status, 201);
+  await taskItem(page, 'Live after a silent refresh').waitFor({ timeout: 10_000 });
+  assert.deepEqual(errors, []);
   await context.close();
 });
 
