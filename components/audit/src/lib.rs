@@ -1,5 +1,5 @@
-//! audit: an immutable, per-user hash-chained log of every task event, and
-//! the API to read and verify it (architecture §3–§5).
+//! audit: an immutable, per-user hash-chained log of every task event and
+//! every sign-up, and the API to read and verify it (architecture §3–§5).
 //!
 //! The route table below is the whole surface; handlers live one file per
 //! resource and are plain async functions over a [`Ctx`], so they run
@@ -26,6 +26,7 @@ pub enum Endpoint {
     Verify,
     Health,
     TaskEvents,
+    AccountEvents,
 }
 
 /// The route table. `/api` is public (JWT); `/events` is for Dapr only
@@ -36,6 +37,11 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     ("GET", "/api/audit/verify", Endpoint::Verify),
     ("GET", "/healthz/audit", Endpoint::Health),
     ("POST", "/events/audit/task-events", Endpoint::TaskEvents),
+    (
+        "POST",
+        "/events/audit/account-events",
+        Endpoint::AccountEvents,
+    ),
 ];
 
 /// Handles one request.
@@ -51,6 +57,7 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
         Endpoint::Verify => entries::verify(ctx, &request).await,
         Endpoint::Health => Ok(ctx.health().await),
         Endpoint::TaskEvents => Ok(deliveries::task_events(ctx, &request).await),
+        Endpoint::AccountEvents => Ok(deliveries::account_events(ctx, &request).await),
     })
 }
 

@@ -14,8 +14,9 @@
 //! - `chain/{uid}` → [`ChainHead`] `{seq, hash}`: the user's last entry.
 //!   Fixed size (a number and 64 hex characters).
 //! - `entry/{uid}/{seq}` → [`AuditEntry`], written once (insert-only). One
-//!   per event: the log itself, which is meant to be kept for ever, grows in
-//!   number of documents, never in the size of one. An entry holds one
+//!   per event (a task event, or a sign-up on the new account's chain,
+//!   [`append_account`]): the log itself, which is meant to be kept for
+//!   ever, grows in number of documents, never in the size of one. An entry holds one
 //!   event's field changes, so its size follows from the task limits (at
 //!   most ~51 KiB); an event whose entry would exceed
 //!   [`MAX_ENTRY_BYTES`] is refused as poison ([`AppendError::Oversized`]).
@@ -42,11 +43,15 @@
 //!
 //! An append therefore writes the chain head, the entry, the task's history
 //! head, the marker and, once every 256 changes of a task, one sealed page:
-//! all bounded, in one transaction. `GET /api/audit/verify` still reads every
-//! entry of the user (in bulk reads of 100): each read is bounded, but the
-//! request's cost grows with the log, as recomputing the whole chain must.
+//! all bounded, in one transaction. A sign-up has no task, so its append
+//! writes only the chain head, the entry (a few hundred bytes: it holds no
+//! address and no name) and the marker. `GET /api/audit/verify` still reads
+//! every entry of the user (in bulk reads of 100): each read is bounded, but
+//! the request's cost grows with the log, as recomputing the whole chain
+//! must.
 
 use serde::de::DeserializeOwned;
+use todo_core::account_event::AccountEvent;
 use todo_core::audit_chain::{AuditEntry, ChainHead, MAX_ENTRY_BYTES, SEEN_TTL_SECS};
 use todo_core::audit_page::{PageQuery, HISTORY_PAGE_SEQS};
 use todo_core::task_event::TaskEvent;
@@ -189,6 +194,51 @@ pub async fn append<T: Transport>(
         let operations = operations.into_iter().map(TxOperation::Upsert).collect();
         Ok(Decided::Commit(
             Write::Transaction(operations),
+            Appended::New(entry),
+        ))
+    })
+    .await
+    .map_err(TransactError::into_inner)
+}
+
+/// Records the sign-up `event` as the next entry of the new account's own
+/// chain (user = the account id; normally its first entry), exactly once:
+/// the chain head (ETag-guarded), the entry and the `seen/{eventId}` marker
+/// (both insert-only) in one transaction, re-read and decided again on a
+/// lost race. No task history: the entry has no task.
+pub async fn append_account<T: Transport>(
+    ctx: &Ctx<T>,
+    event: &AccountEvent,
+) -> Result<Appended, AppendError> {
+    let user = event.user_id();
+    let keys = [chain_key(&user), Seen::key(&event.envelope.id)];
+    let state = ctx.dapr.state(&ctx.config.state_store);
+    transact(&state, MAX_ATTEMPTS, at_once, async |_| {
+        let mut found = state
+            .bulk_get::<RawDocument>(&keys)
+            .await?
+            .into_iter()
+            .map(|(_, item)| item);
+        let head = Loaded::from_versioned(document::decode::<ChainHead>(found.next().flatten())?);
+        if let Some(seen) = document::decode::<Seen>(found.next().flatten())? {
+            return Ok(Decided::Answer(Appended::Duplicate(seen.value.seq)));
+        }
+        let entry = head.value.account_entry(event);
+        let bytes = entry.stored_len();
+        if bytes > MAX_ENTRY_BYTES {
+            return Err(AppendError::Oversized { bytes });
+        }
+        let seen = Seen {
+            user_id: user.clone(),
+            seq: entry.seq,
+        };
+        let operations = [
+            guarded_upsert(keys[0].clone(), &ChainHead::after(&entry), head.etag)?,
+            guarded_upsert(entry_key(&user, entry.seq), &entry, None)?,
+            seen.write(&event.envelope.id, SEEN_TTL_SECS)?,
+        ];
+        Ok(Decided::Commit(
+            Write::Transaction(operations.into_iter().map(TxOperation::Upsert).collect()),
             Appended::New(entry),
         ))
     })

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use todo_core::account_event::scrub_addresses;
 use todo_core::delivery::{reminder_email, External, FiredRecord, MAX_ATTEMPTS, RETRY_DELAYS_MS};
 use todo_core::notify_settings::{validate_webhook_url, NotifySettings};
 use todo_core::webhook::{judge, signed_request, AttemptOutcome};
@@ -122,6 +123,8 @@ async fn email<T: Transport, W: Transport>(
             } else {
                 AttemptOutcome::Refused
             };
-            (outcome, err.to_string())
+            // SMTP servers echo the recipient ("550 <addr> rejected"): the
+            // error is logged and stored on the notification, so no address.
+            (outcome, scrub_addresses(&err.to_string()))
         })
 }

@@ -1,5 +1,6 @@
 //! notify: schedules reminders as Dapr Jobs, fires them, and delivers the
-//! notification to the inbox, a signed webhook and e-mail (architecture §3–§5).
+//! notification to the inbox, a signed webhook and e-mail; and sends each new
+//! account its welcome e-mail (architecture §3–§5).
 //!
 //! The route table below is the whole surface; handlers live one file per
 //! resource and are plain async functions over a [`Ctx`], so they run
@@ -12,6 +13,7 @@ pub mod jobs;
 pub mod notifications;
 pub mod reminders;
 pub mod store;
+pub mod welcome;
 
 use todo_dapr::Transport;
 use todo_http::respond::outcome;
@@ -29,6 +31,7 @@ pub enum Endpoint {
     PutSettings,
     Health,
     Reminders,
+    AccountEvents,
     Job,
 }
 
@@ -41,6 +44,11 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     ("PUT", "/api/notifications/settings", Endpoint::PutSettings),
     ("GET", "/healthz/notify", Endpoint::Health),
     ("POST", "/events/notify/reminders", Endpoint::Reminders),
+    (
+        "POST",
+        "/events/notify/account-events",
+        Endpoint::AccountEvents,
+    ),
     ("POST", "/job/{name}", Endpoint::Job),
 ];
 
@@ -58,6 +66,7 @@ pub async fn handle<T: Transport, W: Transport>(ctx: &Ctx<T, W>, request: Reques
         Endpoint::PutSettings => outcome(notifications::put_settings(ctx, &request).await),
         Endpoint::Health => ctx.health().await,
         Endpoint::Reminders => deliveries::reminders(ctx, &request).await,
+        Endpoint::AccountEvents => deliveries::account_events(ctx, &request).await,
         Endpoint::Job => jobs::fire(ctx, &request, param).await,
     }
 }

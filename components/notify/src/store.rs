@@ -30,6 +30,12 @@
 //!   outcomes of one firing: one notification plus two outcomes with errors
 //!   cut to 300 characters, so a few KiB; TTL 7 days, far longer than the
 //!   Scheduler retries a job (~5 min), so records do not pile up.
+//! - `welcome/{accountId}` → [`todo_core::welcome::WelcomeRecord`]: whether
+//!   the account's welcome e-mail was claimed (30 s lease), sent or is
+//!   pending again, with the event id and attempts; no address, no name.
+//!   Fixed size; TTL 30 days, and no welcome is sent for an older account,
+//!   so a record only expires once it can no longer matter (see
+//!   [`todo_core::welcome`]).
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -62,6 +68,10 @@ pub fn inbox_sheet_key(user: &str, sheet: u64) -> String {
 
 pub fn settings_key(user: &str) -> String {
     format!("settings/{}", key_segment(user))
+}
+
+pub fn welcome_key(account_id: Uuid) -> String {
+    format!("welcome/{}", account_id.hyphenated())
 }
 
 pub fn fired_key(job: &str, remind_at: DateTime<Utc>) -> String {
@@ -226,6 +236,10 @@ mod tests {
         assert_eq!(
             reminder_key(Uuid::from_u128(1)),
             "reminder/00000000-0000-0000-0000-000000000001"
+        );
+        assert_eq!(
+            welcome_key(Uuid::from_u128(2)),
+            "welcome/00000000-0000-0000-0000-000000000002"
         );
     }
 }

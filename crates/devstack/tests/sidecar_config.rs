@@ -79,15 +79,41 @@ fn subscriptions_are_scoped_with_dead_letter_topics() {
         ),
     ];
     for (app, topic, path, dlq) in expect {
-        let subs: Vec<_> = r.subscriptions_for(app).collect();
+        let subs: Vec<_> = r
+            .subscriptions_for(app)
+            .filter(|s| s.topic == topic)
+            .collect();
         assert_eq!(subs.len(), 1, "{app}");
         let s = subs[0];
         assert_eq!(s.pubsubname, "kafka-pubsub");
-        assert_eq!(s.topic, topic);
         assert_eq!(s.dead_letter_topic.as_deref(), Some(dlq));
         let completed = json!({ "type": "todo.task.completed.v1" });
         assert_eq!(s.route_for(&completed), Ok(Some(path)), "{app}");
     }
+    // Sign-ups: audit records them, notify welcomes the new account.
+    for app in ["audit", "notify"] {
+        let subs: Vec<_> = r
+            .subscriptions_for(app)
+            .filter(|s| s.topic == "account-events")
+            .collect();
+        assert_eq!(subs.len(), 1, "{app}");
+        assert_eq!(
+            subs[0].dead_letter_topic.as_deref(),
+            Some("account-events-dlq")
+        );
+        let created = json!({ "type": "todo.account.created.v1" });
+        let path = format!("/events/{app}/account-events");
+        assert_eq!(
+            subs[0].route_for(&created),
+            Ok(Some(path.as_str())),
+            "{app}"
+        );
+    }
+    let topics: Vec<&str> = ["audit", "recurrence", "notify", "sync-relay"]
+        .iter()
+        .flat_map(|app| r.subscriptions_for(app).map(|s| s.topic.as_str()))
+        .collect();
+    assert_eq!(topics.len(), 6, "no other subscription: {topics:?}");
     // recurrence: completions by rule, everything else to the default route
     // (acknowledged there without work instead of being dead-lettered).
     let rec = r.subscriptions_for("recurrence").next().unwrap();
@@ -95,7 +121,10 @@ fn subscriptions_are_scoped_with_dead_letter_topics() {
         rec.route_for(&json!({ "type": "todo.task.created.v1" })),
         Ok(Some("/events/recurrence/task-events/other"))
     );
-    let audit = r.subscriptions_for("audit").next().unwrap();
+    let audit = r
+        .subscriptions_for("audit")
+        .find(|s| s.topic == "task-events")
+        .unwrap();
     assert_eq!(
         audit.route_for(&json!({ "type": "todo.task.created.v1" })),
         Ok(Some("/events/audit/task-events"))

@@ -103,7 +103,7 @@ fn minikube_overlay_has_the_whole_system() {
     assert_eq!(count("Kafka"), 1);
     assert_eq!(count("KafkaNodePool"), 1);
     assert_eq!(count("KafkaTopic"), 8);
-    assert_eq!(count("Subscription"), 4);
+    assert_eq!(count("Subscription"), 6); // audit, notify: two each (their topic and account-events)
     assert_eq!(count("Ingress"), 1);
     assert!(rs
         .iter()

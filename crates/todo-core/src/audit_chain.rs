@@ -1,6 +1,6 @@
-//! The audit log: one immutable entry per task event, chained per user by
-//! SHA-256 so that any later edit, insertion or removal is detectable
-//! (architecture §5).
+//! The audit log: one immutable entry per task event (and per sign-up, see
+//! "Account entries"), chained per user by SHA-256 so that any later edit,
+//! insertion or removal is detectable (architecture §5).
 //!
 //! # Entries
 //!
@@ -21,6 +21,31 @@
 //!   after a delete) has every field `null`, and empty values (`""`, `[]`)
 //!   count as `null`, so a create lists the fields that were set and a delete
 //!   the fields that had a value.
+//!
+//! # Account entries
+//!
+//! A sign-up (`todo.account.created.v1`, [`ChainHead::account_entry`]) is an
+//! entry of the new account's own chain (the user is the account id, the
+//! `sub` of its tokens), normally its first:
+//!
+//! ```json
+//! { "seq": 1, "eventId": "…", "type": "todo.account.created.v1",
+//!   "at": "2026-11-27T10:00:00Z", "actor": "<account id>", "changes": [],
+//!   "prevHash": "…64 zeros…", "hash": "…64 hex…" }
+//! ```
+//!
+//! The entry kind is its `type`, as for task entries. It has no `taskId`:
+//! the member is left out (not `null`) when there is no task, so a task
+//! entry serializes, and therefore hashes, exactly as it always did, and
+//! chains written before account entries existed still verify. `changes`
+//! is empty.
+//!
+//! It records who (`actor`, the account id) and when (`at`), and no personal
+//! data: not the e-mail address and not the display name, although the
+//! event carries both. The log is append-only and hash-chained, so nothing
+//! in it can ever be erased or corrected without breaking every later link;
+//! identity keeps the address and the name (`account/{id}`), where they can
+//! be changed or deleted, and the account id joins the two.
 //!
 //! # The chain
 //!
@@ -49,6 +74,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::account_event::AccountEvent;
 use crate::events::TRACKED_FIELDS;
 use crate::task::Task;
 use crate::task_event::TaskEvent;
@@ -90,7 +116,10 @@ pub struct AuditEntry {
     pub event_id: String,
     #[serde(rename = "type")]
     pub kind: String,
-    pub task_id: Uuid,
+    /// The task of a task entry; `None` (the member absent, never `null`)
+    /// for an entry about something else, such as a sign-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<Uuid>,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub changes: Vec<FieldChange>,
@@ -119,19 +148,36 @@ impl ChainHead {
     /// The entry that records `event` after this head, hashed.
     pub fn next_entry(&self, event: &TaskEvent) -> AuditEntry {
         let data = &event.envelope.data;
-        let mut entry = AuditEntry {
+        AuditEntry {
             seq: self.seq + 1,
             event_id: event.envelope.id.clone(),
             kind: event.envelope.kind.clone(),
-            task_id: data.task_id,
+            task_id: Some(data.task_id),
             at: event.envelope.time,
             actor: data.user_id.clone(),
             changes: changes(data.previous.as_ref(), data.task.as_ref()),
             prev_hash: self.hash.clone(),
             hash: String::new(),
-        };
-        entry.hash = entry_hash(&entry.prev_hash, &entry.to_json());
-        entry
+        }
+        .sealed()
+    }
+
+    /// The entry that records the sign-up `event` after this head (on the
+    /// account's own chain), hashed: no `taskId`, no `changes`, and no
+    /// personal data (see the module documentation).
+    pub fn account_entry(&self, event: &AccountEvent) -> AuditEntry {
+        AuditEntry {
+            seq: self.seq + 1,
+            event_id: event.envelope.id.clone(),
+            kind: event.envelope.kind.clone(),
+            task_id: None,
+            at: event.envelope.time,
+            actor: event.user_id(),
+            changes: Vec::new(),
+            prev_hash: self.hash.clone(),
+            hash: String::new(),
+        }
+        .sealed()
     }
 
     /// The head after appending `entry`.
@@ -144,6 +190,12 @@ impl ChainHead {
 }
 
 impl AuditEntry {
+    /// The entry with its `hash` computed from everything else.
+    fn sealed(mut self) -> AuditEntry {
+        self.hash = entry_hash(&self.prev_hash, &self.to_json());
+        self
+    }
+
     /// The entry as stored and served.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("an audit entry always serializes")
@@ -281,5 +333,128 @@ impl Verifier {
             entries: head.seq,
             broken_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{account_created_event, CloudEvent};
+    use crate::identity::account::Account;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    /// An entry exactly as audit stored it before account entries existed
+    /// (the fixed vector of `tests/audit_chain.rs`), as its stored text.
+    const OLD_ENTRY: &str = concat!(
+        r#"{"seq":1,"eventId":"00000000-0000-0000-0000-000000000001","#,
+        r#""type":"todo.task.created.v1","taskId":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","#,
+        r#""at":"2026-11-27T10:00:00Z","actor":"alice","changes":["#,
+        r#"{"field":"title","from":null,"to":"Grüße \"Q4\""},"#,
+        r#"{"field":"status","from":null,"to":"open"},"#,
+        r#"{"field":"priority","from":null,"to":"medium"},"#,
+        r#"{"field":"tags","from":null,"to":["work"]},"#,
+        r#"{"field":"timezone","from":null,"to":"UTC"}],"#,
+        r#""prevHash":"0000000000000000000000000000000000000000000000000000000000000000","#,
+        r#""hash":"934113a619fc50dc92a7dfc79fcd1f4989e01a5459a86698aeb7e4165a93630f"}"#
+    );
+
+    #[test]
+    fn an_old_task_entry_reads_writes_and_hashes_as_before() {
+        let stored: Value = serde_json::from_str(OLD_ENTRY).unwrap();
+        let entry: AuditEntry = serde_json::from_str(OLD_ENTRY).unwrap();
+        assert_eq!(
+            entry.task_id,
+            Some(Uuid::parse_str("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").unwrap())
+        );
+        // Written back, it is the same text, member for member.
+        assert_eq!(serde_json::to_string(&entry).unwrap(), OLD_ENTRY);
+        assert_eq!(entry.to_json(), stored);
+        // Its hash is still the one stored, recomputed from the stored JSON
+        // and from the struct.
+        assert_eq!(entry_hash(GENESIS_HASH, &stored), entry.hash);
+        assert_eq!(entry.clone().sealed(), entry);
+        let mut verifier = Verifier::new();
+        verifier.check(Some(&stored));
+        let verdict = verifier.finish(&ChainHead::after(&entry));
+        assert!(verdict.ok, "{verdict:?}");
+    }
+
+    fn sign_up() -> AccountEvent {
+        let created = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let account = Account {
+            id: Uuid::parse_str("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a00").unwrap(),
+            email: "ana@example.org".into(),
+            name: "Ana López".into(),
+            password_hash: String::new(),
+            created_at: created,
+        };
+        let published = account_created_event(&account, created, Uuid::from_u128(2)).event;
+        let envelope: CloudEvent<Value> = serde_json::from_value(published).unwrap();
+        crate::account_event::read(envelope).unwrap()
+    }
+
+    /// Pinned like the task entry's vector; recompute with
+    /// `printf '%s%s' "$GENESIS" "$JCS" | sha256sum`.
+    #[test]
+    fn an_account_entry_has_no_task_and_no_personal_data() {
+        let entry = ChainHead::default().account_entry(&sign_up());
+        let expected = json!({
+            "seq": 1,
+            "eventId": "00000000-0000-0000-0000-000000000002",
+            "type": "todo.account.created.v1",
+            "at": "2026-11-27T10:00:00Z",
+            "actor": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a00",
+            "changes": [],
+            "prevHash": GENESIS_HASH,
+            "hash": entry.hash,
+        });
+        assert_eq!(entry.to_json(), expected);
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(!text.contains("taskId"), "{text}");
+        assert!(
+            !text.contains("example.org") && !text.contains("Ana"),
+            "{text}"
+        );
+        let mut without_hash = expected.clone();
+        without_hash.as_object_mut().unwrap().remove("hash");
+        assert_eq!(
+            String::from_utf8(canonical_json(&without_hash)).unwrap(),
+            concat!(
+                r#"{"actor":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a00","at":"2026-11-27T10:00:00Z","#,
+                r#""changes":[],"eventId":"00000000-0000-0000-0000-000000000002","#,
+                r#""prevHash":"0000000000000000000000000000000000000000000000000000000000000000","#,
+                r#""seq":1,"type":"todo.account.created.v1"}"#
+            )
+        );
+        assert_eq!(
+            entry.hash,
+            "915a41aeab79a65c43007e3eff6777b83fedd8049392518f1e47242064ee35f8"
+        );
+        // Read back from storage, it is the same entry.
+        let back: AuditEntry = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn a_chain_of_a_sign_up_then_task_entries_verifies() {
+        let account = ChainHead::default().account_entry(&sign_up());
+        let old: AuditEntry = serde_json::from_str(OLD_ENTRY).unwrap();
+        // A task entry after the sign-up (its prevHash links to it).
+        let mut task = old.clone();
+        task.seq = 2;
+        task.prev_hash = account.hash.clone();
+        let task = task.sealed();
+        let mut verifier = Verifier::new();
+        verifier.check(Some(&account.to_json()));
+        verifier.check(Some(&task.to_json()));
+        assert!(verifier.finish(&ChainHead::after(&task)).ok);
+        // Giving the sign-up a task (or any other member) breaks it.
+        let mut forged = account.to_json();
+        forged["taskId"] = json!("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+        let mut verifier = Verifier::new();
+        verifier.check(Some(&forged));
+        verifier.check(Some(&task.to_json()));
+        assert_eq!(verifier.finish(&ChainHead::after(&task)).broken_at, Some(1));
     }
 }

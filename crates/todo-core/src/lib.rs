@@ -4,6 +4,7 @@
 //! `now` and fresh ids in, so every rule is tested natively and deterministically.
 //! Components (wasm) and devstack (native) share these types.
 
+pub mod account_event;
 pub mod audit_chain;
 pub mod audit_page;
 pub mod auth;
@@ -28,6 +29,7 @@ pub mod task_event;
 pub mod task_pages;
 pub mod validate;
 pub mod webhook;
+pub mod welcome;
 
 pub use problem::{FieldError, Problem};
 pub use task::{Channel, Priority, Recurrence, RecurrenceFrom, Reminder, Status, Task};

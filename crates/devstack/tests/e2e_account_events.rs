@@ -1,0 +1,253 @@
+//! Sign-ups end to end: the real identity, audit, notify and task-api
+//! `.wasm` behind devstack's gateway; identity's `todo.account.created.v1`
+//! delivered on `account-events` by the subscriptions in
+//! `k8s/dapr/subscriptions/audit.yaml` and `notify.yaml`; the welcome
+//! e-mail sent by the SMTP binding to an SMTP listener in the test.
+//!
+//! Covered: a sign-up through the gateway becomes the first entry of the
+//! account's audit chain (no task, no address, no name), which the account
+//! reads with the access token identity issued, and its chain verifies, also
+//! after a task entry follows it; the welcome e-mail arrives once, at the
+//! address signed up with; the same event published again (as identity's
+//! outbox would after a lost acknowledgement) adds no entry and no mail.
+
+mod e2e_consumers;
+mod e2e_support;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use e2e_consumers::*;
+use e2e_support::*;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+// ---------------------------------------------------------------------------
+// A tiny SMTP listener (as in e2e_notify.rs)
+
+/// One mail the listener accepted.
+#[derive(Debug, Clone)]
+struct Mail {
+    to: Vec<String>,
+    /// The message as sent (headers and body), dot-unstuffed.
+    data: String,
+}
+
+/// Speaks just enough SMTP (RFC 5321) for the binding: greeting, EHLO/HELO,
+/// MAIL, RCPT, DATA, RSET, NOOP, QUIT.
+struct Smtp {
+    addr: SocketAddr,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Smtp {
+    async fn start() -> Smtp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let accepted = mails.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let accepted = accepted.clone();
+                tokio::spawn(async move {
+                    let _ = session(stream, accepted).await;
+                });
+            }
+        });
+        Smtp {
+            addr,
+            mails,
+            server,
+        }
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn session(
+    stream: tokio::net::TcpStream,
+    mails: Arc<Mutex<Vec<Mail>>>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 localhost ESMTP e2e\r\n").await?;
+    let mut to = Vec::new();
+    while let Some(line) = lines.next_line().await? {
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" | "MAIL" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "RCPT" => {
+                let address = line.split_once(':').map_or("", |(_, a)| a);
+                to.push(address.trim().trim_matches(['<', '>']).to_string());
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
+                let mut data = String::new();
+                while let Some(line) = lines.next_line().await? {
+                    if line == "." {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    data.push('\n');
+                }
+                mails.lock().unwrap().push(Mail {
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+                b"250 OK: queued\r\n"
+            }
+            "QUIT" => {
+                write.write_all(b"221 Bye\r\n").await?;
+                return Ok(());
+            }
+            _ => b"502 Command not implemented\r\n",
+        };
+        write.write_all(reply).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The test
+
+/// The account's audit log page, through the gateway.
+async fn audit(api: &Api) -> Value {
+    let r = api.get("/api/audit").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_up_is_audited_on_the_accounts_chain_and_welcomed_by_e_mail_once() {
+    let smtp = Smtp::start().await;
+    let env = start_with_smtp(&["identity", "audit", "notify"], smtp.addr.port()).await;
+    let anon = env.anonymous();
+    let email = format!("{}@example.org", unique_user("welcome"));
+    let password = "tangerine-sky-42";
+    let name = "Ana <Lopez> & co";
+
+    // Sign up through the gateway, sign in for identity's access token.
+    let r = anon
+        .post(
+            "/api/auth/signup",
+            &json!({"email": email, "password": password, "name": name}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let account = r.json();
+    let id = account["id"].as_str().unwrap().to_string();
+    let r = anon
+        .post(
+            "/api/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let user = anon.with_token(Some(r.json()["accessToken"].as_str().unwrap().to_string()));
+
+    // audit: the sign-up is the first entry of the account's own chain.
+    let page = eventually("the sign-up in the audit log", || async {
+        let page = audit(&user).await;
+        (page["total"] == 1).then_some(page)
+    })
+    .await;
+    let entry = &page["items"][0];
+    assert_eq!(entry["seq"], 1);
+    assert_eq!(entry["type"], "todo.account.created.v1");
+    assert_eq!(entry["actor"], id);
+    assert_eq!(entry["changes"], json!([]));
+    assert_eq!(entry["prevHash"], "0".repeat(64));
+    assert!(entry.get("taskId").is_none(), "{entry}");
+    let text = page.to_string();
+    assert!(
+        !text.contains(&email) && !text.contains("Lopez"),
+        "no personal data in the log: {text}"
+    );
+    let r = user.get("/api/audit/verify").await;
+    assert_eq!(r.json(), json!({"ok": true, "entries": 1}), "{}", r.text());
+
+    // notify: the welcome e-mail, to the address signed up with.
+    let mails = eventually("the welcome e-mail", || async {
+        let mails = smtp.mails();
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, [email.clone()]);
+    assert!(
+        mails[0]
+            .data
+            .contains("Subject: Welcome to Todo, Ana <Lopez> & co"),
+        "{}",
+        mails[0].data
+    );
+    assert!(
+        mails[0].data.contains("Hello Ana &lt;Lopez&gt; &amp; co,"),
+        "{}",
+        mails[0].data
+    );
+
+    // The account's first task chains on after the sign-up.
+    let task = user.create(json!({"title": "First task"})).await;
+    let page = eventually("the task in the audit log", || async {
+        let page = audit(&user).await;
+        (page["total"] == 2).then_some(page)
+    })
+    .await;
+    assert_eq!(page["items"][0]["type"], "todo.task.created.v1");
+    assert_eq!(page["items"][0]["taskId"], task["id"]);
+    assert_eq!(page["items"][0]["prevHash"], entry["hash"]);
+    let r = user.get("/api/audit/verify").await;
+    assert_eq!(r.json(), json!({"ok": true, "entries": 2}), "{}", r.text());
+
+    // The same event again (identity republishes an event whose removal
+    // from its outbox failed): no second entry, no second mail.
+    let again = json!({
+        "specversion": "1.0",
+        "id": entry["eventId"],
+        "source": "identity",
+        "type": "todo.account.created.v1",
+        "subject": id,
+        "time": entry["at"],
+        "datacontenttype": "application/json",
+        "data": {
+            "accountId": id,
+            "email": email,
+            "name": name,
+            "createdAt": account["createdAt"],
+        },
+    });
+    publish_to(
+        &env,
+        "account-events",
+        &id,
+        &serde_json::to_vec(&again).unwrap(),
+        false,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(audit(&user).await["total"], 2);
+    assert_eq!(smtp.mails().len(), 1);
+    for group in ["audit/audit-account-events", "notify/notify-account-events"] {
+        assert!(dead_letters(&env, group).await.is_empty(), "{group}");
+    }
+    env.shutdown().await;
+}
