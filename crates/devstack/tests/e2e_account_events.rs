@@ -191,7 +191,7 @@ async fn a_sign_up_is_audited_on_the_accounts_chain_and_welcomed_by_e_mail_once(
     })
     .await;
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].to, [email.clone()]);
+    assert_eq!(mails[0].to, std::slice::from_ref(&email));
     assert!(
         mails[0]
             .data
