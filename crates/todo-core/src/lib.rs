@@ -3,6 +3,23 @@
 //! Everything here is pure: no I/O, no clock reads, no randomness. Callers pass
 //! `now` and fresh ids in, so every rule is tested natively and deterministically.
 //! Components (wasm) and devstack (native) share these types.
+//!
+//! Modules, by concern:
+//! - **tasks** (task-api): [`task`] (the model), [`validate`], [`patch`] (RFC
+//!   7396), [`query`] (the list engine), [`task_pages`] (the bounded index),
+//!   [`duration`] (ISO 8601 `reminder.before`);
+//! - **events**: [`events`] (every CloudEvent published), [`task_event`] and
+//!   [`account_event`] (reading them as a consumer), [`canonical`] (RFC 8785);
+//! - **recurrence**: [`recurrence`], [`rrule_syntax`] (the RFC 5545 parser),
+//!   [`recurrence_query`] (the preview's query);
+//! - **audit**: [`audit_chain`] (entries and the hash chain), [`audit_page`];
+//! - **notify**: [`reminder_job`], [`delivery`] (a fired reminder's outcome),
+//!   [`notification`] (the inbox), [`notify_settings`], [`webhook`],
+//!   [`welcome`];
+//! - **sync**: [`sync_feed`], [`sse`];
+//! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
+//!   tokens, lockout), [`auth`] (HS256 JWTs);
+//! - **errors**: [`problem`] (RFC 9457).
 
 pub mod account_event;
 pub mod audit_chain;

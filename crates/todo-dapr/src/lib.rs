@@ -4,6 +4,13 @@
 //! response interpretation (Dapr's status codes and error bodies, as daprd
 //! 1.18's `pkg/api/http/http.go` answers them) are tested natively against a fake;
 //! in wasm the transport is spin-sdk's outbound HTTP.
+//!
+//! Modules: [`transport`] (the trait; spin-sdk's outbound HTTP in wasm), one
+//! per building block — [`state`], [`pubsub`], [`jobs`], [`secrets`],
+//! [`invoke`], [`bindings`], [`health`] — plus [`document`] (the one
+//! optimistic read-decide-transact loop every store uses, `Seen` markers, raw
+//! documents), [`inbound`] (what Dapr delivers and how to answer it) and
+//! [`error`] (Dapr's answers as [`DaprError`]).
 
 pub mod bindings;
 pub mod document;

@@ -5,6 +5,12 @@
 //! [`spin`] adapts them to spin-sdk's WASI HTTP entry point in wasm. Everything
 //! about *how* we answer (problem+json, body limits, bearer auth, app token)
 //! lives here once.
+//!
+//! Modules: [`router`] (the route table: 404/405, decoded parameters, the
+//! 64 KiB check), [`body`] (reading JSON bodies), [`auth`] (bearer JWTs and
+//! the app token), [`respond`] (JSON, problem+json, `OrProblem`),
+//! [`delivery`] (pub/sub replies), [`context`] (the per-request context:
+//! clock, pause), and `spin` (the spin-sdk entry points, wasm only).
 
 pub mod auth;
 pub mod body;
