@@ -57,8 +57,8 @@ use todo_core::audit_page::{PageQuery, HISTORY_PAGE_SEQS};
 use todo_core::task_event::TaskEvent;
 use todo_core::Problem;
 use todo_dapr::document::{
-    self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, RawDocument, Seen,
-    TransactError, Write, MAX_ATTEMPTS,
+    self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, Seen, TransactError,
+    Write, MAX_ATTEMPTS,
 };
 use todo_dapr::state::{SaveItem, TxOperation};
 use todo_dapr::{DaprError, Transport};
@@ -146,11 +146,7 @@ pub async fn append<T: Transport>(
     ];
     let state = ctx.dapr.state(&ctx.config.state_store);
     transact(&state, MAX_ATTEMPTS, at_once, async |_| {
-        let mut found = state
-            .bulk_get::<RawDocument>(&keys)
-            .await?
-            .into_iter()
-            .map(|(_, item)| item);
+        let mut found = document::read_raw(&state, &keys).await?.into_iter();
         let head = Loaded::from_versioned(document::decode::<ChainHead>(found.next().flatten())?);
         let history =
             Loaded::from_versioned(document::decode::<TaskHistory>(found.next().flatten())?);
@@ -214,11 +210,7 @@ pub async fn append_account<T: Transport>(
     let keys = [chain_key(&user), Seen::key(&event.envelope.id)];
     let state = ctx.dapr.state(&ctx.config.state_store);
     transact(&state, MAX_ATTEMPTS, at_once, async |_| {
-        let mut found = state
-            .bulk_get::<RawDocument>(&keys)
-            .await?
-            .into_iter()
-            .map(|(_, item)| item);
+        let mut found = document::read_raw(&state, &keys).await?.into_iter();
         let head = Loaded::from_versioned(document::decode::<ChainHead>(found.next().flatten())?);
         if let Some(seen) = document::decode::<Seen>(found.next().flatten())? {
             return Ok(Decided::Answer(Appended::Duplicate(seen.value.seq)));
@@ -273,14 +265,10 @@ pub async fn load_history_page<T: Transport>(
     let candidates: Vec<u64> = (from / per_page..=last / per_page).collect();
     let mut keys = vec![history_key(task)];
     keys.extend(candidates.iter().map(|page| history_page_key(task, *page)));
-    let mut found = ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .bulk_get::<RawDocument>(&keys)
+    let mut found = document::read_raw(&ctx.dapr.state(&ctx.config.state_store), &keys)
         .await
         .or_problem()?
-        .into_iter()
-        .map(|(_, item)| item);
+        .into_iter();
     let Some(history) = document::decode::<TaskHistory>(found.next().flatten()).or_problem()?
     else {
         return Ok(None);

@@ -78,15 +78,9 @@ pub async fn read_all<T: Transport>(
     ctx: &Ctx<T>,
     keys: &[String],
 ) -> Result<Vec<Option<Versioned<RawDocument>>>, Problem> {
-    Ok(ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .bulk_get::<RawDocument>(keys)
+    document::read_raw(&ctx.dapr.state(&ctx.config.state_store), keys)
         .await
-        .or_problem()?
-        .into_iter()
-        .map(|(_, item)| item)
-        .collect())
+        .or_problem()
 }
 
 /// One raw document of [`read_all`], decoded.

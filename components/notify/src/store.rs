@@ -87,14 +87,7 @@ pub async fn read_all<T: Transport, W: Transport>(
     ctx: &Ctx<T, W>,
     keys: &[String],
 ) -> Result<Vec<Option<Versioned<RawDocument>>>, DaprError> {
-    Ok(ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .bulk_get::<RawDocument>(keys)
-        .await?
-        .into_iter()
-        .map(|(_, item)| item)
-        .collect())
+    document::read_raw(&ctx.dapr.state(&ctx.config.state_store), keys).await
 }
 
 /// One raw document of [`read_all`], decoded for update.

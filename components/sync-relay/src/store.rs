@@ -16,8 +16,8 @@ use todo_core::sync_feed::{
     plan_read, take_batch, Batch, Change, FeedHead, ReadPlan, CHANGE_TTL_SECS,
 };
 use todo_dapr::document::{
-    self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, RawDocument, Seen,
-    TransactError, Write, MAX_ATTEMPTS,
+    self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, Seen, TransactError,
+    Write, MAX_ATTEMPTS,
 };
 use todo_dapr::state::TxOperation;
 use todo_dapr::{DaprError, Transport};
@@ -49,11 +49,7 @@ pub async fn append<T: Transport>(
     let state = ctx.dapr.state(&ctx.config.state_store);
     let keys = [feed_key(user), Seen::key(&event.id)];
     transact(&state, MAX_ATTEMPTS, at_once, async |_| {
-        let mut found = state
-            .bulk_get::<RawDocument>(&keys)
-            .await?
-            .into_iter()
-            .map(|(_, item)| item);
+        let mut found = document::read_raw(&state, &keys).await?.into_iter();
         let head = Loaded::<FeedHead>::from_versioned(document::decode(found.next().flatten())?);
         if let Some(seen) = document::decode::<Seen>(found.next().flatten())? {
             return Ok(Decided::Answer(Appended::Duplicate(seen.value.seq)));
@@ -123,13 +119,10 @@ pub async fn read_after<T: Transport>(
         ReadPlan::Fetch { first, last } => (first, last),
     };
     let keys: Vec<String> = (first..=last).map(|seq| change_key(user, seq)).collect();
-    let found = ctx
-        .dapr
-        .state(&ctx.config.state_store)
-        .bulk_get::<RawDocument>(&keys)
+    let found = document::read_raw(&ctx.dapr.state(&ctx.config.state_store), &keys)
         .await?
         .into_iter()
-        .map(|(_, item)| document::decode::<Change>(item).map(|c| c.map(|v| v.value)))
+        .map(|item| document::decode::<Change>(item).map(|c| c.map(|v| v.value)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(match take_batch(first, found) {
         Batch::Changes(changes) => Step::Changes(changes),

@@ -128,13 +128,7 @@ pub async fn read_raw<T: Transport>(
     ctx: &Ctx<T>,
     keys: &[String],
 ) -> Result<Vec<Option<Versioned<RawDocument>>>, Problem> {
-    Ok(state(ctx)
-        .bulk_get::<RawDocument>(keys)
-        .await
-        .or_problem()?
-        .into_iter()
-        .map(|(_, item)| item)
-        .collect())
+    document::read_raw(&state(ctx), keys).await.or_problem()
 }
 
 /// One document of a bulk read decoded into `V` (an unreadable one is a 500).

@@ -78,9 +78,23 @@ pub fn is_conflict(err: &DaprError) -> bool {
 }
 
 /// One document of a bulk read as the sidecar sent it, not parsed yet: read
-/// with `bulk_get::<RawDocument>` when the keys hold documents of different
-/// types, then [`decode`] each into its own type with a single parse.
+/// with [`read_raw`] when the keys hold documents of different types, then
+/// [`decode`] each into its own type with a single parse.
 pub type RawDocument = Box<serde_json::value::RawValue>;
+
+/// Reads `keys` in one bulk read, each document unparsed, in the order of
+/// `keys` (`None` for a missing one).
+pub async fn read_raw<T: Transport>(
+    state: &StateStore<'_, T>,
+    keys: &[String],
+) -> Result<Vec<Option<Versioned<RawDocument>>>, DaprError> {
+    Ok(state
+        .bulk_get::<RawDocument>(keys)
+        .await?
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect())
+}
 
 /// Decodes one raw document of a bulk read into `V` (one parse, straight from
 /// the JSON text), keeping its ETag.
