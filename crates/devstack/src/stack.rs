@@ -66,7 +66,8 @@ pub struct StackOptions {
 
 impl StackOptions {
     /// Defaults relative to the repository root `root`: its `spin.toml`,
-    /// `k8s/dapr` + `devstack/components`, an in-memory store, the gateway on
+    /// `k8s/dapr`, `k8s/kafka`, `k8s/apps` (for each app's `dapr.io/config`) +
+    /// `devstack/components`, an in-memory store, the gateway on
     /// 127.0.0.1:3000.
     pub fn for_repo(root: &std::path::Path, secrets: DevSecrets) -> StackOptions {
         StackOptions {
@@ -74,6 +75,7 @@ impl StackOptions {
             resource_dirs: vec![
                 root.join("k8s/dapr"),
                 root.join("k8s/kafka"),
+                root.join("k8s/apps"),
                 root.join("devstack/components"),
             ],
             store: None,
@@ -287,6 +289,7 @@ fn component_settings(sidecar: SocketAddr, options: &StackOptions) -> ComponentS
 
 fn load_resources(options: &StackOptions) -> Result<Resources> {
     let mut resources = config::load(&options.resource_dirs)?;
+    resources.check_app_configs()?;
     let secret_stores: Vec<String> = resources
         .components
         .iter()

@@ -9,7 +9,10 @@
 //! resiliency, the cron and SMTP bindings) comes straight from `k8s/dapr`.
 //! Strimzi `KafkaTopic`s (`kafka.strimzi.io/v1`, from `k8s/kafka`) are kept
 //! too: they are the only topics the cluster has (auto-create is off), so
-//! publishing elsewhere must fail here as it does there. Documents of other
+//! publishing elsewhere must fail here as it does there. Dapr
+//! `Configuration`s (`dapr.io/v1alpha1`) are kept for their secret scopes and
+//! access control, and of SpinApps (`core.spinkube.dev`, from `k8s/apps`)
+//! only the `dapr.io/config` pod annotation per app-id. Documents of other
 //! API groups are skipped.
 //!
 //! Routing rules are parsed here with [`Match::parse`], so a rule outside
@@ -66,6 +69,12 @@ pub fn parse_str(text: &str, source: &Path) -> Result<Resources> {
                 .push(parse_kafka_topic(&value).with_context(|| source.display().to_string())?);
             continue;
         }
+        if kind == "SpinApp" && api_version.starts_with("core.spinkube.dev/") {
+            if let Some((app, config)) = super::parse_spinapp(&value) {
+                out.app_configs.insert(app, config);
+            }
+            continue;
+        }
         if !api_version.starts_with("dapr.io/") {
             continue;
         }
@@ -83,7 +92,11 @@ pub fn parse_str(text: &str, source: &Path) -> Result<Resources> {
                 out.resiliencies
                     .push(parse_resiliency(value, source).with_context(at)?);
             }
-            ("Component" | "Subscription" | "Resiliency", other) => {
+            ("Configuration", "dapr.io/v1alpha1") => {
+                out.configurations
+                    .push(super::Configuration::parse(value).with_context(at)?);
+            }
+            ("Component" | "Subscription" | "Resiliency" | "Configuration", other) => {
                 bail!("{}: {kind} has unsupported apiVersion {other}", at());
             }
             _ => {
@@ -128,6 +141,17 @@ fn load_dir(dir: &Path) -> Result<Resources> {
             }
             layer.subscriptions.push(s);
         }
+        for c in parsed.configurations {
+            if layer.configurations.iter().any(|p| p.name == c.name) {
+                bail!(
+                    "Configuration {} is defined twice ({})",
+                    c.name,
+                    file.display()
+                );
+            }
+            layer.configurations.push(c);
+        }
+        layer.app_configs.extend(parsed.app_configs);
         for r in parsed.resiliencies {
             if let Some(prev) = layer.resiliencies.iter().find(|p| p.name == r.name) {
                 bail!(
@@ -196,6 +220,11 @@ fn merge(base: &mut Resources, layer: Resources) {
             base.subscriptions.push(s);
         }
     }
+    for c in layer.configurations {
+        base.configurations.retain(|p| p.name != c.name);
+        base.configurations.push(c);
+    }
+    base.app_configs.extend(layer.app_configs);
     for r in layer.resiliencies {
         if let Some(slot) = base.resiliencies.iter_mut().find(|p| p.name == r.name) {
             *slot = r;

@@ -11,11 +11,15 @@
 //!   component's resolved metadata);
 //! - `load.rs` ([`load`], [`parse_str`]): walking the YAML directories,
 //!   parsing each kind and layering the devstack overlay over `k8s/dapr`;
+//! - `configuration.rs` ([`Configuration`], [`Resources::configuration_of`]):
+//!   Dapr Configurations' secret scopes and invocation access control, and
+//!   which one each app-id uses (its SpinApp's `dapr.io/config`);
 //! - `resiliency.rs` ([`RetryPolicy`], [`Resources::inbound_retry`]): retry
 //!   policies, their backoff maths and which policy applies to a component.
 //!
 //! Routing-rule conditions are CEL, parsed by [`crate::cel`] ([`Match`]).
 
+mod configuration;
 mod load;
 mod resiliency;
 
@@ -25,6 +29,10 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Result};
 
 pub use crate::cel::Match;
+pub use configuration::{
+    parse_spinapp, AccessControl, AppPolicy, Configuration, Operation, SecretScope,
+    DEFAULT_TRUST_DOMAIN,
+};
 pub use load::{load, parse_str};
 pub use resiliency::{Backoff, ComponentTarget, Resiliency, RetryPolicy};
 
@@ -37,6 +45,10 @@ pub struct Resources {
     /// The declared Kafka topics; none at all means "any topic" (a broker
     /// with auto-create, as in tests that bring their own resources).
     pub topics: Vec<KafkaTopic>,
+    /// Dapr `Configuration`s (secret scopes, invocation access control).
+    pub configurations: Vec<Configuration>,
+    /// app-id → the Configuration its SpinApp names (`dapr.io/config`).
+    pub app_configs: BTreeMap<String, String>,
 }
 
 /// A Strimzi `KafkaTopic`: a topic the broker has.
@@ -172,6 +184,29 @@ impl Subscription {
 
 fn in_scope(scopes: &[String], app_id: &str) -> bool {
     scopes.is_empty() || scopes.iter().any(|s| s == app_id)
+}
+
+impl Resources {
+    /// The Configuration app-id `app_id` runs with (its SpinApp's
+    /// `dapr.io/config`); `None` means daprd's defaults: everything allowed.
+    /// A named Configuration that was not loaded is an error at stack start
+    /// ([`Resources::check_app_configs`]), as daprd refuses to start then.
+    pub fn configuration_of(&self, app_id: &str) -> Option<&Configuration> {
+        let name = self.app_configs.get(app_id)?;
+        self.configurations.iter().find(|c| &c.name == name)
+    }
+
+    /// Every `dapr.io/config` annotation names a loaded Configuration.
+    pub fn check_app_configs(&self) -> Result<()> {
+        for (app, name) in &self.app_configs {
+            if !self.configurations.iter().any(|c| &c.name == name) {
+                return Err(anyhow!(
+                    "app {app} uses Dapr Configuration {name} (dapr.io/config), which is not defined"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Resources {

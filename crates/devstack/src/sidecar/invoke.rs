@@ -12,6 +12,15 @@
 //! `traceparent` (the caller's, or a new one) and the callee's app token as
 //! `dapr-api-token`. The callee's status, headers and body come back as they
 //! are. When the callee cannot be reached: 500 `ERR_DIRECT_INVOKE`.
+//!
+//! The callee's sidecar enforces its Dapr `Configuration`'s
+//! `accessControl` against the caller's app-id (namespace [`NAMESPACE`],
+//! trust domain `public`): denied → 403 `ERR_DIRECT_INVOKE` `failed to
+//! invoke, id: <callee>, err: rpc error: code = PermissionDenied desc =
+//! access control policy has denied access to id:
+//! spiffe://public/ns/todo/<caller> operation: <path> verb: <VERB>` (daprd
+//! `pkg/acl` + `ErrDirectInvoke`, PermissionDenied mapped to HTTP 403),
+//! without the callee app seeing the request.
 
 use std::time::Duration;
 
@@ -73,6 +82,22 @@ pub(crate) async fn invoke(ctx: &Ctx, target: &str, method_path: &str, req: Req)
             format!("failed to invoke, id: {target}, err: couldn't find service: {target}"),
         );
     };
+    if let Some(config) = ctx.resources.configuration_of(target) {
+        let operation = method_path.trim_start_matches('/');
+        if !config.invocation_allowed(&ctx.app_id, NAMESPACE, operation, req.method.as_str()) {
+            tracing::debug!(caller = %ctx.app_id, callee = target, method = %req.method, operation, "service invocation denied by access control");
+            return api_error(
+                403,
+                "ERR_DIRECT_INVOKE",
+                format!(
+                    "failed to invoke, id: {target}, err: rpc error: code = PermissionDenied desc = access control policy has denied access to id: spiffe://{}/ns/{NAMESPACE}/{} operation: {operation} verb: {}",
+                    crate::config::DEFAULT_TRUST_DOMAIN,
+                    ctx.app_id,
+                    req.method
+                ),
+            );
+        }
+    }
     let mut path = format!("/{}", method_path.trim_start_matches('/'));
     if let Some(q) = &req.query {
         path.push('?');

@@ -17,6 +17,13 @@
 //! Errors as daprd: no secret store → 500 `ERR_SECRET_STORES_NOT_CONFIGURED`;
 //! unknown store → 401 `ERR_SECRET_STORE_NOT_FOUND`; the store's error
 //! (e.g. `secret x not found`) → 500 `ERR_SECRET_GET`.
+//!
+//! Secret scopes of the app's Dapr `Configuration`
+//! ([`crate::config::Configuration::secret_allowed`], daprd
+//! `isSecretAllowed`): a secret the scope does not allow → 403
+//! `ERR_PERMISSION_DENIED` `access denied by policy to get "<key>" from
+//! "<store>"` (daprd `onGetSecret`, `messages.ErrPermissionDenied`); the bulk
+//! call leaves disallowed secrets out instead (daprd `onBulkGetSecret`).
 
 // Lookups return the ready daprd error response as their `Err`.
 #![allow(clippy::result_large_err)]
@@ -59,6 +66,15 @@ pub(crate) fn get(ctx: &Ctx, store: &str, name: &str) -> Resp {
         Ok(c) => c,
         Err(r) => return r,
     };
+    if let Some(config) = ctx.resources.configuration_of(&ctx.app_id) {
+        if !config.secret_allowed(store, name) {
+            return api_error(
+                403,
+                "ERR_PERMISSION_DENIED",
+                format!("access denied by policy to get {name:?} from {store:?}"),
+            );
+        }
+    }
     match read_secret(&ctx.resources, component, name) {
         Ok(map) => json_response(200, &json!(map)),
         Err(e) => api_error(
@@ -76,7 +92,12 @@ pub(crate) fn bulk(ctx: &Ctx, store: &str) -> Resp {
         Err(r) => return r,
     };
     match read_all(component) {
-        Ok(all) => json_response(200, &json!(all)),
+        Ok(mut all) => {
+            if let Some(config) = ctx.resources.configuration_of(&ctx.app_id) {
+                all.retain(|key, _| config.secret_allowed(store, key));
+            }
+            json_response(200, &json!(all))
+        }
         Err(e) => api_error(
             500,
             "ERR_SECRET_GET",
