@@ -60,18 +60,11 @@ pub fn read(envelope: CloudEvent<Value>) -> Result<AccountEvent, Unreadable> {
             KNOWN_TYPES.join(", ")
         )));
     }
-    let CloudEvent {
-        specversion,
-        id,
-        source,
-        kind,
-        subject,
-        time,
-        datacontenttype,
-        data,
-    } = envelope;
-    let data: AccountCreatedData = serde_json::from_value(data)
-        .map_err(|e| Unreadable::BadData(scrub_addresses(&e.to_string())))?;
+    let envelope = envelope.try_map_data(|data| {
+        serde_json::from_value::<AccountCreatedData>(data)
+            .map_err(|e| Unreadable::BadData(scrub_addresses(&e.to_string())))
+    })?;
+    let (kind, data) = (&envelope.kind, &envelope.data);
     let bad = |why: String| Err(Unreadable::BadData(format!("{kind}: {why}")));
     match normalize_email(&data.email) {
         Ok(normal) if normal == data.email => {}
@@ -83,18 +76,7 @@ pub fn read(envelope: CloudEvent<Value>) -> Result<AccountEvent, Unreadable> {
         Ok(_) => return bad("name is not trimmed".into()),
         Err(e) => return bad(format!("name {}", e.message)),
     }
-    Ok(AccountEvent {
-        envelope: CloudEvent {
-            specversion,
-            id,
-            source,
-            kind,
-            subject,
-            time,
-            datacontenttype,
-            data,
-        },
-    })
+    Ok(AccountEvent { envelope })
 }
 
 /// `text` with every word that looks like an e-mail address (a run of

@@ -53,6 +53,23 @@ pub struct CloudEvent<D> {
     pub data: D,
 }
 
+impl<D> CloudEvent<D> {
+    /// The same envelope around `data` turned into another type, e.g. the
+    /// `Value` a consumer received into its typed data.
+    pub fn try_map_data<T, E>(self, f: impl FnOnce(D) -> Result<T, E>) -> Result<CloudEvent<T>, E> {
+        Ok(CloudEvent {
+            specversion: self.specversion,
+            id: self.id,
+            source: self.source,
+            kind: self.kind,
+            subject: self.subject,
+            time: self.time,
+            datacontenttype: self.datacontenttype,
+            data: f(self.data)?,
+        })
+    }
+}
+
 /// Which change happened to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -80,18 +80,11 @@ pub fn read(envelope: CloudEvent<Value>) -> Result<TaskEvent, Unreadable> {
                 .join(", ")
         ))
     })?;
-    let CloudEvent {
-        specversion,
-        id,
-        source,
-        kind,
-        subject,
-        time,
-        datacontenttype,
-        data,
-    } = envelope;
-    let data: TaskEventData =
-        serde_json::from_value(data).map_err(|e| Unreadable::BadData(e.to_string()))?;
+    let envelope = envelope.try_map_data(|data| {
+        serde_json::from_value::<TaskEventData>(data)
+            .map_err(|e| Unreadable::BadData(e.to_string()))
+    })?;
+    let (kind, data) = (&envelope.kind, &envelope.data);
     let bad = |why: &str| Err(Unreadable::BadData(format!("{kind}: {why}")));
     if data.user_id.trim().is_empty() {
         return bad("userId is empty");
@@ -112,17 +105,5 @@ pub fn read(envelope: CloudEvent<Value>) -> Result<TaskEvent, Unreadable> {
         }
         (Some(_), _) => {}
     }
-    Ok(TaskEvent {
-        change,
-        envelope: CloudEvent {
-            specversion,
-            id,
-            source,
-            kind,
-            subject,
-            time,
-            datacontenttype,
-            data,
-        },
-    })
+    Ok(TaskEvent { change, envelope })
 }
