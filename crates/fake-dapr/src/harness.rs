@@ -84,6 +84,8 @@ pub fn auth_config() -> AuthConfig {
         jwt_secret_key: JWT_SECRET_KEY.into(),
         issuer: None,
         audience: None,
+        jwks_url: None,
+        state_store: "statestore".into(),
         app_token_secret: Some(APP_TOKEN_SECRET.into()),
     }
 }

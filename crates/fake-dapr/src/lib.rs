@@ -12,11 +12,16 @@
 //! output-binding calls are recorded whole ([`FakeDapr::job`],
 //! [`FakeDapr::bindings`]); bindings and the state store can be made to fail.
 //!
+//! Requests to absolute URLs (what a component sends beyond its sidecar,
+//! such as an OIDC issuer's key set) are answered from
+//! [`FakeDapr::serve_url`] and recorded ([`FakeDapr::web_calls`]).
+//!
 //! [`harness`] holds what every component's test harness shares: the test
 //! secrets and auth configuration, tokens, the clock, a request builder and
-//! a decoded reply.
+//! a decoded reply; [`oidc`] a fake external token issuer.
 
 pub mod harness;
+pub mod oidc;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -96,6 +101,25 @@ struct Inner {
     bindings: Vec<Recorded>,
     failing_bindings: usize,
     state_down: bool,
+    /// Absolute URL → the answer a request to it gets.
+    web: BTreeMap<String, WebAnswer>,
+    web_calls: Vec<WebCall>,
+}
+
+/// What a request to a served absolute URL is answered with.
+#[derive(Debug, Clone)]
+pub struct WebAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// One request to an absolute URL.
+#[derive(Debug, Clone)]
+pub struct WebCall {
+    pub method: String,
+    pub url: String,
+    pub headers: http::HeaderMap,
 }
 
 /// Direct access to the fake's state, for arranging and asserting.
@@ -143,6 +167,17 @@ pub struct FakeDapr {
 impl FakeDapr {
     pub fn new() -> FakeDapr {
         FakeDapr::default()
+    }
+
+    /// Answers requests to the absolute `url` with `answer` (until replaced);
+    /// an absolute URL not served answers 404.
+    pub fn serve_url(&self, url: &str, answer: WebAnswer) {
+        self.lock().web.insert(url.to_string(), answer);
+    }
+
+    /// Every request to an absolute URL, in order.
+    pub fn web_calls(&self) -> Vec<WebCall> {
+        self.lock().web_calls.clone()
     }
 
     /// Requires `dapr-api-token` on every call, like daprd with `DAPR_API_TOKEN`.
@@ -283,6 +318,9 @@ impl Transport for FakeDapr {
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let mut inner = self.lock();
         let method = request.method().as_str().to_string();
+        if request.uri().scheme().is_some() {
+            return Ok(inner.answer_web(method, &request));
+        }
         let path_and_query = request
             .uri()
             .path_and_query()
@@ -306,6 +344,29 @@ impl Transport for FakeDapr {
 }
 
 impl Inner {
+    fn answer_web(
+        &mut self,
+        method: String,
+        request: &http::Request<Vec<u8>>,
+    ) -> http::Response<Vec<u8>> {
+        let url = request.uri().to_string();
+        self.web_calls.push(WebCall {
+            method,
+            url: url.clone(),
+            headers: request.headers().clone(),
+        });
+        let Some(answer) = self.web.get(&url) else {
+            return plain(404, "not served by the test");
+        };
+        let mut response = http::Response::builder().status(answer.status);
+        for (name, value) in &answer.headers {
+            response = response.header(name, value);
+        }
+        response
+            .body(answer.body.clone())
+            .expect("a valid test answer")
+    }
+
     fn handle(
         &mut self,
         method: &str,

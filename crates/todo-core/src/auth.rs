@@ -1,8 +1,14 @@
-//! Bearer-token authentication: JWT (RFC 7519) signed with HS256 (RFC 7518 §3.2).
+//! Bearer-token authentication: JWT (RFC 7519) signed with HS256 (RFC 7518
+//! §3.2) by our shared secret, or — when production trusts an external OIDC
+//! issuer — with RS256/ES256 by a key of the issuer's JWK Set ([`crate::jwks`]).
 //!
-//! Hand-rolled on `hmac` + `sha2` on purpose: general JWT crates link every
-//! algorithm (RSA, ECDSA) into the component, and we accept exactly one.
-//! Anything but `alg: HS256` — `none` included — is rejected before the
+//! Hand-rolled on `hmac` + `sha2` (and RustCrypto's `rsa`/`p256` for published
+//! keys) on purpose: general JWT crates link every algorithm into the
+//! component, and we accept exactly the ones named here. Which algorithms a
+//! token may use follows from where the keys come from ([`Keys`]), never from
+//! the token: with the shared secret only `HS256`, with published keys only
+//! `RS256`/`ES256` (so an HS256 token "signed" with an issuer's public key is
+//! refused). Anything else — `none` included — is rejected before the
 //! signature is even looked at.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +18,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::jwks::{JwkSet, KeyError, PUBLISHED_ALGORITHMS};
 use crate::problem::Problem;
 
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -60,8 +67,11 @@ pub enum AuthError {
     Missing,
     #[error("malformed token: {0}")]
     Malformed(String),
-    #[error("unsupported algorithm {0:?}: only HS256 is accepted")]
+    #[error("unsupported algorithm {0:?}")]
     UnsupportedAlgorithm(String),
+    /// Signed with published keys, but by none the issuer publishes (now).
+    #[error("unknown signing key")]
+    UnknownKey,
     #[error("invalid signature")]
     BadSignature,
     #[error("token expired")]
@@ -127,20 +137,52 @@ fn is_b64token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
+/// Where signatures are checked, and so which algorithms a token may use.
+#[derive(Debug, Clone, Copy)]
+pub enum Keys<'a> {
+    /// Our own tokens: HS256 with the shared secret.
+    Shared(&'a [u8]),
+    /// An external issuer's tokens: RS256/ES256 with its published keys.
+    Published(&'a JwkSet),
+}
+
+/// The claims a token must carry besides a signature: `iss`/`aud` when set.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRules<'a> {
+    pub issuer: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub leeway_secs: i64,
+}
+
+/// Verifies an HS256 token with `config`'s secret; see [`verify_with`].
+pub fn verify(token: &str, config: &JwtConfig, now: DateTime<Utc>) -> Result<Claims, AuthError> {
+    let rules = ClaimRules {
+        issuer: config.issuer.as_deref(),
+        audience: config.audience.as_deref(),
+        leeway_secs: config.leeway_secs,
+    };
+    verify_with(token, Keys::Shared(&config.secret), &rules, now)
+}
+
 /// Verifies signature, algorithm, `exp` (required), `nbf`, and `iss`/`aud` when configured.
 ///
-/// Order: size, shape, header (`alg` must be exactly `HS256`, `typ` if present
-/// `JWT`, no `crit`), then the signature (constant-time), and only then the
-/// claims: `sub` (non-empty) and `exp` are required, `now > exp + leeway` is
-/// expired, `now + leeway < nbf` is not yet valid, `iss` must equal the
-/// configured issuer and `aud` (a string or an array) must contain the
-/// configured audience.
-pub fn verify(token: &str, config: &JwtConfig, now: DateTime<Utc>) -> Result<Claims, AuthError> {
-    let payload = verify_signature(token, &config.secret)?;
+/// Order: size, shape, header (`alg` must be one the [`Keys`] allow, `typ` if
+/// present `JWT` — or, with published keys, `at+jwt` —, no `crit`), then the signature (constant-time
+/// for HS256), and only then the claims: `sub` (non-empty) and `exp` are
+/// required, `now > exp + leeway` is expired, `now + leeway < nbf` is not yet
+/// valid, `iss` must equal the configured issuer and `aud` (a string or an
+/// array) must contain the configured audience.
+pub fn verify_with(
+    token: &str,
+    keys: Keys<'_>,
+    rules: &ClaimRules<'_>,
+    now: DateTime<Utc>,
+) -> Result<Claims, AuthError> {
+    let payload = verify_jws(token, keys)?;
     let claims = claims_from(&payload)?;
 
     let now = now.timestamp();
-    let leeway = config.leeway_secs.max(0);
+    let leeway = rules.leeway_secs.max(0);
     if now > claims.exp.saturating_add(leeway) {
         return Err(AuthError::Expired);
     }
@@ -149,15 +191,15 @@ pub fn verify(token: &str, config: &JwtConfig, now: DateTime<Utc>) -> Result<Cla
             return Err(AuthError::NotYetValid);
         }
     }
-    if let Some(issuer) = &config.issuer {
-        if claims.iss.as_deref() != Some(issuer.as_str()) {
+    if let Some(issuer) = rules.issuer {
+        if claims.iss.as_deref() != Some(issuer) {
             return Err(AuthError::WrongIssuer);
         }
     }
-    if let Some(audience) = &config.audience {
+    if let Some(audience) = rules.audience {
         let ok = match &claims.aud {
             Some(serde_json::Value::String(aud)) => aud == audience,
-            Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a == audience.as_str()),
+            Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a == audience),
             _ => false,
         };
         if !ok {
@@ -173,6 +215,11 @@ pub fn verify(token: &str, config: &JwtConfig, now: DateTime<Utc>) -> Result<Cla
 /// public so that signature test vectors without our required claims (such as
 /// RFC 7515 Appendix A.1) can be checked.
 pub fn verify_signature(token: &str, secret: &[u8]) -> Result<serde_json::Value, AuthError> {
+    verify_jws(token, Keys::Shared(secret))
+}
+
+/// [`verify_signature`] for any [`Keys`]: the JWS half of [`verify_with`].
+pub fn verify_jws(token: &str, keys: Keys<'_>) -> Result<serde_json::Value, AuthError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(AuthError::Malformed(format!(
             "the token is longer than {MAX_TOKEN_LEN} bytes"
@@ -192,19 +239,40 @@ pub fn verify_signature(token: &str, secret: &[u8]) -> Result<serde_json::Value,
     let header = header
         .as_object()
         .ok_or_else(|| AuthError::Malformed("the header is not a JSON object".into()))?;
-    match header.get("alg") {
-        Some(serde_json::Value::String(alg)) if alg == "HS256" => {}
-        Some(serde_json::Value::String(alg)) => {
-            return Err(AuthError::UnsupportedAlgorithm(alg.clone()))
-        }
+    let alg = match header.get("alg") {
+        Some(serde_json::Value::String(alg)) => alg.as_str(),
         Some(_) => return Err(AuthError::Malformed("alg is not a string".into())),
         None => return Err(AuthError::Malformed("the header has no alg".into())),
+    };
+    let accepted = match keys {
+        Keys::Shared(_) => alg == "HS256",
+        Keys::Published(_) => PUBLISHED_ALGORITHMS.contains(&alg),
+    };
+    if !accepted {
+        return Err(AuthError::UnsupportedAlgorithm(alg.to_string()));
     }
+    // Our own tokens say `JWT`; an issuer's access tokens may say `at+jwt`
+    // (RFC 9068 §2.1).
+    let types: &[&str] = match keys {
+        Keys::Shared(_) => &["JWT"],
+        Keys::Published(_) => &["JWT", "at+jwt", "application/at+jwt"],
+    };
     match header.get("typ") {
         None => {}
-        Some(serde_json::Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
-        Some(_) => return Err(AuthError::Malformed("typ must be JWT".into())),
+        Some(serde_json::Value::String(typ))
+            if types.iter().any(|t| typ.eq_ignore_ascii_case(t)) => {}
+        Some(_) => {
+            return Err(AuthError::Malformed(format!(
+                "typ must be {}",
+                types.join(" or ")
+            )))
+        }
     }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(serde_json::Value::String(kid)) => Some(kid.as_str()),
+        Some(_) => return Err(AuthError::Malformed("kid is not a string".into())),
+    };
     // RFC 7515 §4.1.11: extensions we do not understand must be rejected.
     if header.contains_key("crit") {
         return Err(AuthError::Malformed(
@@ -213,13 +281,26 @@ pub fn verify_signature(token: &str, secret: &[u8]) -> Result<serde_json::Value,
     }
 
     let signature = decode(signature_b64, "signature")?;
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    mac.update(header_b64.as_bytes());
-    mac.update(b".");
-    mac.update(payload_b64.as_bytes());
-    // Constant-time comparison; also rejects signatures of the wrong length.
-    mac.verify_slice(&signature)
-        .map_err(|_| AuthError::BadSignature)?;
+    match keys {
+        Keys::Shared(secret) => {
+            let mut mac =
+                HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
+            mac.update(header_b64.as_bytes());
+            mac.update(b".");
+            mac.update(payload_b64.as_bytes());
+            // Constant-time comparison; also rejects signatures of the wrong length.
+            mac.verify_slice(&signature)
+                .map_err(|_| AuthError::BadSignature)?;
+        }
+        Keys::Published(set) => {
+            let signing_input = format!("{header_b64}.{payload_b64}");
+            set.verify(alg, kid, signing_input.as_bytes(), &signature)
+                .map_err(|err| match err {
+                    KeyError::Unknown => AuthError::UnknownKey,
+                    KeyError::BadSignature => AuthError::BadSignature,
+                })?;
+        }
+    }
 
     serde_json::from_slice(&decode(payload_b64, "payload")?)
         .map_err(|_| AuthError::Malformed("the payload is not JSON".into()))

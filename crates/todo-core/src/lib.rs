@@ -18,7 +18,9 @@
 //!   [`welcome`];
 //! - **sync**: [`sync_feed`], [`sse`];
 //! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
-//!   tokens, lockout), [`auth`] (HS256 JWTs);
+//!   tokens, lockout), [`auth`] (JWTs: our HS256, or an OIDC issuer's
+//!   RS256/ES256), [`jwks`] (the issuer's published keys and how long to
+//!   keep them);
 //! - **errors**: [`problem`] (RFC 9457).
 
 pub mod account_event;
@@ -30,6 +32,7 @@ pub mod delivery;
 pub mod duration;
 pub mod events;
 pub mod identity;
+pub mod jwks;
 pub mod notification;
 pub mod notify_settings;
 pub mod patch;

@@ -3,6 +3,9 @@
 //! Both secrets come from the Dapr secret store on every request: a WASI p2
 //! component lives for one request, so there is nothing to cache them in, and
 //! Spin-only variables are off limits (the component must also run outside Spin).
+//! With `JWT_JWKS_URL` set, end users' tokens come from an external OIDC
+//! issuer instead and are checked against its published keys
+//! ([`crate::published_keys`]); the HS256 secret is then not read at all.
 
 use chrono::{DateTime, Utc};
 use todo_core::auth::{self, JwtConfig};
@@ -15,8 +18,12 @@ use crate::{env_var, header, query_pairs, Request};
 /// Where the secrets are and which JWT claims to insist on. From WASI env:
 /// `SECRET_STORE` (default `todo-secrets`), `JWT_SECRET_NAME` / `JWT_SECRET_KEY`
 /// (default `jwt-secret` / `jwt-secret`), `JWT_ISSUER`, `JWT_AUDIENCE` (checked
-/// only when set), `APP_TOKEN_SECRET` (name of the secret whose `token` key is
-/// the app token; when unset, Dapr-only routes are not token-protected).
+/// only when set; both required with `JWT_JWKS_URL`), `JWT_JWKS_URL` (an
+/// external issuer's JWK Set: RS256/ES256 tokens instead of HS256; the URL's
+/// host must be in the component's `allowed_outbound_hosts`), `STATE_STORE`
+/// (where that key set is kept; default `statestore`), `APP_TOKEN_SECRET`
+/// (name of the secret whose `token` key is the app token; when unset,
+/// Dapr-only routes are not token-protected).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
     pub secret_store: String,
@@ -24,6 +31,8 @@ pub struct AuthConfig {
     pub jwt_secret_key: String,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    pub jwks_url: Option<String>,
+    pub state_store: String,
     pub app_token_secret: Option<String>,
 }
 
@@ -38,6 +47,8 @@ impl AuthConfig {
             jwt_secret_key: env_var("JWT_SECRET_KEY").unwrap_or_else(|| "jwt-secret".into()),
             issuer: env_var("JWT_ISSUER"),
             audience: env_var("JWT_AUDIENCE"),
+            jwks_url: env_var("JWT_JWKS_URL"),
+            state_store: env_var("STATE_STORE").unwrap_or_else(|| "statestore".into()),
             app_token_secret: env_var("APP_TOKEN_SECRET"),
         }
     }
@@ -53,7 +64,7 @@ pub enum TokenSource {
 
 /// Authenticates the end user and returns their id (the JWT `sub`).
 /// Missing/invalid tokens → 401 before any sidecar call where possible;
-/// secret store down → 503.
+/// secret store (or, with `JWT_JWKS_URL`, state store and issuer) down → 503.
 pub async fn authenticate<T: Transport>(
     dapr: &DaprClient<T>,
     config: &AuthConfig,
@@ -62,6 +73,10 @@ pub async fn authenticate<T: Transport>(
     now: DateTime<Utc>,
 ) -> Result<String, Problem> {
     let token = presented_token(request, source)?;
+    if let Some(jwks_url) = &config.jwks_url {
+        let claims = crate::published_keys::verify(dapr, config, jwks_url, &token, now).await?;
+        return Ok(claims.sub);
+    }
     let secret = read_secret(
         dapr,
         config,

@@ -8,7 +8,8 @@
 //!
 //! Modules: [`router`] (the route table: 404/405, decoded parameters, the
 //! 64 KiB check), [`body`] (reading JSON bodies), [`auth`] (bearer JWTs and
-//! the app token), [`respond`] (JSON, problem+json, `OrProblem`),
+//! the app token), [`published_keys`] (an external OIDC issuer's key set,
+//! fetched and kept in state), [`respond`] (JSON, problem+json, `OrProblem`),
 //! [`delivery`] (pub/sub replies), [`context`] (the per-request context:
 //! clock, pause), and `spin` (the spin-sdk entry points, wasm only).
 
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod body;
 pub mod context;
 pub mod delivery;
+pub mod published_keys;
 pub mod respond;
 pub mod router;
 #[cfg(target_arch = "wasm32")]

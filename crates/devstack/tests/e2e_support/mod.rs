@@ -127,6 +127,41 @@ pub fn manifest_in(dir: &Path) -> PathBuf {
     manifest
 }
 
+/// Applies [`Hosting::task_api_env`] and [`Hosting::task_api_outbound`] to
+/// the manifest copy (comments are not kept: nobody reads that copy).
+fn edit_task_api(manifest: &Path, hosting: &Hosting) {
+    if hosting.task_api_env.is_empty() && hosting.task_api_outbound.is_empty() {
+        return;
+    }
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let mut doc: toml::Table = text.parse().unwrap();
+    let component = doc
+        .get_mut("component")
+        .and_then(|c| c.get_mut("task-api"))
+        .and_then(|t| t.as_table_mut())
+        .expect("spin.toml has task-api");
+    let env = component
+        .entry("environment")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .unwrap();
+    for (name, value) in &hosting.task_api_env {
+        env.insert(name.clone(), toml::Value::String(value.clone()));
+    }
+    let hosts = component
+        .entry("allowed_outbound_hosts")
+        .or_insert_with(|| toml::Value::Array(Vec::new()))
+        .as_array_mut()
+        .unwrap();
+    hosts.extend(
+        hosting
+            .task_api_outbound
+            .iter()
+            .map(|h| toml::Value::String(h.clone())),
+    );
+    std::fs::write(manifest, toml::to_string(&doc).unwrap()).unwrap();
+}
+
 /// A scratch directory, removed when dropped.
 pub struct TempDir(PathBuf);
 
@@ -177,6 +212,10 @@ pub struct Hosting {
     /// front, each told its fixed sidecar port — the wiring `spin up -e
     /// DAPR_HTTP_PORT=… --variable dapr_http_port=…` gets.
     pub sidecars_only: bool,
+    /// Added to task-api's `environment` in the test's copy of `spin.toml`.
+    pub task_api_env: BTreeMap<String, String>,
+    /// Added to task-api's `allowed_outbound_hosts` in that copy.
+    pub task_api_outbound: Vec<String>,
 }
 
 /// Serves `apps` from a Wasm host of their own, each on a port of its own and
@@ -472,6 +511,7 @@ impl Env {
                 .await
                 .unwrap()
         };
+        edit_task_api(&manifest, &hosting);
         let resources = write_subscriber_resources(&dir.path().join("resources"), &overlay);
         let subscriber = Subscriber::start().await;
 
