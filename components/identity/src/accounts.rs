@@ -22,8 +22,9 @@ use crate::{outbox, Ctx};
 /// already claimed? (409, before any hashing) → argon2id hash → one
 /// transaction writing `account/{id}` (with the account-created event in its
 /// outbox) and the insert-only address claim (a concurrent sign-up with the
-/// same address that wins → 409) → publish the event (a failure is retried
-/// later, see [`outbox`]) → 201.
+/// same address that wins → 409), after arming the outbox job → publish the
+/// event and disarm the job (a failure is retried by the job, see
+/// [`outbox`]) → 201.
 pub async fn signup<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Response, Problem> {
     require_json(request)?;
     let input = account::parse_sign_up(request.body())?;
@@ -41,11 +42,19 @@ pub async fn signup<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Res
         account,
         outbox: vec![event],
     };
+    let job = outbox::arm(ctx, doc.account.id).await?;
+    // On an error the commit may still have happened (a lost answer): the
+    // job stays armed and finds out.
     match store::create_account(ctx, &doc, &claim_key).await? {
-        Created::Taken => return Err(account::email_taken()),
         Created::Committed => {}
+        Created::Taken => {
+            outbox::disarm(ctx, &job).await;
+            return Err(account::email_taken());
+        }
     }
-    outbox::flush(ctx, &doc).await;
+    if outbox::flush(ctx, &doc).await == 0 {
+        outbox::disarm(ctx, &job).await;
+    }
     Ok(json(201, &doc.account.view()))
 }
 

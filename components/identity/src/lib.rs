@@ -10,8 +10,8 @@
 //! - [`sessions`] — `POST /api/auth/login`, `…/refresh`, `…/logout` (the
 //!   lockout, the refresh cookie, rotation under concurrency);
 //! - [`outbox`] — the account-created event, written with the account and
-//!   published after the commit — and its limit: a failed publish is
-//!   retried by the account's next sign-in, refresh or `me`, not by a timer;
+//!   published after the commit; a Dapr Job armed before the commit
+//!   (`POST /job/account-outbox-{id}`, Dapr only) publishes it if that fails;
 //! - [`store`] — the state layout (`account/`, `email/`, `refresh/`,
 //!   `lockout/`) and the transactions;
 //! - [`context`] — configuration (argon2id cost, lockout policy, randomness)
@@ -46,11 +46,13 @@ pub enum Endpoint {
     Logout,
     Me,
     Health,
+    OutboxJob,
 }
 
 /// The route table. Everything under `/api/auth` is public; only `me`
 /// needs a bearer token (refresh and logout use the refresh cookie, whose
-/// `Path=/api/auth` keeps it to these routes).
+/// `Path=/api/auth` keeps it to these routes). `/job` is for Dapr only (the
+/// outbox jobs' callbacks, app-token protected).
 pub const ROUTES: &[Route<Endpoint>] = &[
     ("POST", "/api/auth/signup", Endpoint::SignUp),
     ("POST", "/api/auth/login", Endpoint::Login),
@@ -58,12 +60,13 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     ("POST", "/api/auth/logout", Endpoint::Logout),
     ("GET", "/api/auth/me", Endpoint::Me),
     ("GET", "/healthz/identity", Endpoint::Health),
+    ("POST", "/job/{name}", Endpoint::OutboxJob),
 ];
 
 /// Handles one request.
 pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
-    let endpoint = match route(ROUTES, &request) {
-        Ok((endpoint, _)) => endpoint,
+    let (endpoint, params) = match route(ROUTES, &request) {
+        Ok(matched) => matched,
         Err(response) => return *response,
     };
     outcome(match endpoint {
@@ -73,6 +76,10 @@ pub async fn handle<T: Transport>(ctx: &Ctx<T>, request: Request) -> Response {
         Endpoint::Logout => sessions::logout(ctx, &request).await,
         Endpoint::Me => accounts::me(ctx, &request).await,
         Endpoint::Health => Ok(ctx.health().await),
+        Endpoint::OutboxJob => {
+            let name = params.first().map_or("", String::as_str);
+            outbox::job(ctx, &request, name).await
+        }
     })
 }
 

@@ -186,7 +186,9 @@ pub async fn refresh<T: Transport>(ctx: &Ctx<T>, request: &Request) -> Result<Re
         Some(Refreshed::Revoked(account)) => eprintln!(
             "identity: refresh token reuse in family of account {account}: family revoked"
         ),
-        Some(Refreshed::Rotated(doc)) => outbox::flush(ctx, &doc).await,
+        Some(Refreshed::Rotated(doc)) => {
+            outbox::flush(ctx, &doc).await;
+        }
         None => {}
     }
     Ok(response)

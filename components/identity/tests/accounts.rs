@@ -230,6 +230,112 @@ fn a_failed_publish_is_also_sent_by_refresh_and_me() {
     assert_eq!(h.dapr.published_on(TOPIC).len(), 3);
 }
 
+/// The outbox job that guards `account`'s sign-up.
+fn outbox_job(account: &Value) -> String {
+    format!("account-outbox-{}", account["id"].as_str().unwrap())
+}
+
+#[test]
+fn a_sign_up_arms_the_outbox_job_before_committing_and_disarms_it_once_published() {
+    let h = harness();
+    let view = account(&h, "ana@example.org");
+    let name = outbox_job(&view);
+    let calls: Vec<(String, String)> = h
+        .dapr
+        .job_calls()
+        .into_iter()
+        .map(|c| (c.method, c.name))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("POST".to_string(), name.clone()),
+            ("DELETE".to_string(), name.clone())
+        ]
+    );
+    assert!(h.dapr.job(&name).is_none(), "disarmed");
+    let armed_before_commit = h
+        .dapr
+        .calls()
+        .iter()
+        .position(|(_, path)| path.contains("/jobs/account-outbox-"))
+        < h.dapr
+            .calls()
+            .iter()
+            .position(|(_, path)| path.ends_with("/transaction"));
+    assert!(armed_before_commit, "{:?}", h.dapr.calls());
+
+    // A sign-up that loses its address disarms too.
+    let reply = signup(&h, "ANA@example.org", PASSWORD, "Another Ana");
+    assert_eq!(reply.status, 409);
+    assert!(h
+        .dapr
+        .job_calls()
+        .iter()
+        .all(|c| h.dapr.job(&c.name).is_none()));
+}
+
+#[test]
+fn when_the_publish_fails_the_armed_job_publishes_the_event_without_any_sign_in() {
+    let h = harness();
+    h.dapr.fail_publishes(1);
+    let view = account(&h, "ana@example.org");
+    assert!(h.dapr.published().is_empty());
+    let name = outbox_job(&view);
+    let job = h.dapr.job(&name).expect("still armed");
+    let due = chrono::DateTime::parse_from_rfc3339(job["dueTime"].as_str().unwrap()).unwrap();
+    assert_eq!((due.to_utc() - h.clock.now()).num_seconds(), 15, "{job}");
+    assert_eq!(
+        job["failurePolicy"],
+        json!({"constant": {"interval": "10s"}}),
+        "retried every 10 s without end: {job}"
+    );
+
+    // The broker is still down when it fires: 503, the Scheduler calls again.
+    h.dapr.fail_publishes(1);
+    let reply = fire_job(&h.dapr, &h, &name);
+    reply.problem(503);
+    assert_eq!(reply.header("retry-after"), Some("10"));
+    assert!(h.dapr.published().is_empty());
+
+    // Next call: published, once, with the event's own id.
+    let pending = account_doc(&h, &view["id"])["outbox"][0]["event"]["id"].clone();
+    let reply = fire_job(&h.dapr, &h, &name);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body, json!({"published": 1}));
+    let published = h.dapr.published_on(TOPIC);
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].event["id"], pending);
+    assert!(account_doc(&h, &view["id"]).get("outbox").is_none());
+
+    // A late or repeated call finds nothing; a sign-in publishes nothing more.
+    assert_eq!(fire_job(&h.dapr, &h, &name).body, json!({"published": 0}));
+    session(&h, "ana@example.org");
+    assert_eq!(h.dapr.published().len(), 1);
+}
+
+#[test]
+fn outbox_job_calls_need_the_app_token_and_a_name_of_ours() {
+    let h = harness();
+    let view = account(&h, "ana@example.org");
+    let reply = call("POST", &format!("/job/{}", outbox_job(&view)))
+        .json(json!({}))
+        .send(&h);
+    reply.problem(401);
+    for name in ["reminder-x", "account-outbox-not-a-uuid", "account-outbox-"] {
+        let reply = fire_job(&h.dapr, &h, name);
+        reply.problem(404);
+    }
+    // An account that does not exist (its sign-up lost the address after
+    // arming): nothing to do, done.
+    let reply = fire_job(
+        &h.dapr,
+        &h,
+        "account-outbox-0193a2b4-0000-7000-8000-000000000000",
+    );
+    assert_eq!(reply.body, json!({"published": 0}));
+}
+
 #[test]
 fn me_answers_the_account_of_the_bearer_token() {
     let h = harness();

@@ -18,7 +18,7 @@ use chrono::SecondsFormat;
 use todo_core::events::OutboundEvent;
 use todo_core::Problem;
 use todo_dapr::document::{Decided, Write};
-use todo_dapr::jobs::{FailurePolicy, Job};
+use todo_dapr::jobs::Job;
 use todo_dapr::Transport;
 use todo_http::respond::OrProblem;
 use uuid::Uuid;
@@ -49,18 +49,11 @@ pub fn job_task(name: &str) -> Option<Uuid> {
 pub async fn arm<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<String, Problem> {
     let name = job_name(task, Uuid::now_v7());
     let due = ctx.now() + chrono::Duration::from_std(JOB_DELAY).expect("a small duration");
-    let job = Job {
-        schedule: None,
-        due_time: Some(due.to_rfc3339_opts(SecondsFormat::Secs, true)),
-        repeats: None,
-        ttl: None,
-        data: serde_json::json!({ "taskId": task }),
-        overwrite: true,
-        failure_policy: Some(FailurePolicy::Constant {
-            interval: JOB_RETRY,
-            max_retries: None,
-        }),
-    };
+    let job = Job::outbox_timer(
+        due.to_rfc3339_opts(SecondsFormat::Secs, true),
+        serde_json::json!({ "taskId": task }),
+        JOB_RETRY,
+    );
     ctx.dapr.schedule_job(&name, &job).await.or_problem()?;
     Ok(name)
 }

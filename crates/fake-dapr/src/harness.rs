@@ -136,6 +136,19 @@ pub fn bearer(user: &str) -> String {
 }
 
 /// What a component's harness answers requests with (its own `handle`).
+/// Fires job `name` as the Scheduler does: `POST /job/{name}` with the app
+/// token and the job's `data` as scheduled on `dapr` (`null` when it is not).
+pub fn fire_job(dapr: &FakeDapr, handler: &impl Handler, name: &str) -> Reply {
+    call("POST", &format!("/job/{name}"))
+        .app_token()
+        .json(
+            dapr.job(name)
+                .map(|j| j["data"].clone())
+                .unwrap_or(Value::Null),
+        )
+        .send(handler)
+}
+
 pub trait Handler {
     fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>>;
 

@@ -46,6 +46,28 @@ pub struct Job {
     pub failure_policy: Option<FailurePolicy>,
 }
 
+impl Job {
+    /// A timer that fires once at `due_time` (RFC 3339) and, while its
+    /// callback fails, again every `retry_every` without end: what an outbox
+    /// uses to bound the delay of a committed event (architecture §8,
+    /// decision 2).
+    /// `overwrite`, so arming again under the same name just moves it.
+    pub fn outbox_timer(due_time: String, data: serde_json::Value, retry_every: Duration) -> Job {
+        Job {
+            schedule: None,
+            due_time: Some(due_time),
+            repeats: None,
+            ttl: None,
+            data,
+            overwrite: true,
+            failure_policy: Some(FailurePolicy::Constant {
+                interval: retry_every,
+                max_retries: None,
+            }),
+        }
+    }
+}
+
 /// What the Scheduler does when a trigger fails (the callback answers
 /// anything but 2xx or 404, or does not answer): `common.v1.JobFailurePolicy`
 /// in protojson, a oneof of

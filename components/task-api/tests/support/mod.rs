@@ -78,15 +78,7 @@ pub fn armed_jobs(h: &Harness) -> Vec<String> {
 
 /// Fires an outbox job as the Scheduler would (`POST /job/{name}`).
 pub fn fire_job(h: &Harness, name: &str) -> Reply {
-    call("POST", &format!("/job/{name}"))
-        .header("dapr-api-token", APP_TOKEN)
-        .json(
-            h.dapr
-                .job(name)
-                .map(|j| j["data"].clone())
-                .unwrap_or(Value::Null),
-        )
-        .send(h)
+    fake_dapr::harness::fire_job(&h.dapr, h, name)
 }
 
 /// The CloudEvent types published on `topic`, in order.
