@@ -29,10 +29,15 @@
 //!    component — redelivers it every 5 s, forever, holding up that key.
 //!
 //! Drops and dead letters are also recorded in the store's `dead_letters`
-//! table. Ordering: a message for partition key K is attempted only after
-//! every earlier message for K is done; different keys run in parallel (up
-//! to [`MAX_IN_FLIGHT`] per subscription). One structured log line per
-//! attempt says what happened.
+//! table. Ordering, as a Kafka consumer has it (components-contrib's
+//! consumer hands one partition's messages to the app one at a time, and
+//! a message being retried holds up its partition): the key picks the
+//! partition as the producer does ([`crate::kafka_partition`], the topic's
+//! `KafkaTopic.spec.partitions`), a message is attempted only after every
+//! earlier message of its partition is done, and partitions run in
+//! parallel (up to [`MAX_IN_FLIGHT`] per subscription). A topic no
+//! `KafkaTopic` declares (resources without any) is ordered per key. One
+//! structured log line per attempt says what happened.
 //!
 //! Latency: a worker does not wait for a tick to see a new message. Every
 //! publish (dead letters included) signals the store's `changes()` channel,
@@ -53,9 +58,9 @@ use tokio::task::JoinHandle;
 use crate::config::{Resources, RetryPolicy, Subscription};
 use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
 use crate::store::{now_ms, Delivery, Store};
-use crate::worker;
+use crate::{kafka_partition, worker};
 
-/// Concurrent deliveries per subscription (each for a different key).
+/// Concurrent deliveries per subscription (each for a different partition).
 pub const MAX_IN_FLIGHT: usize = 16;
 
 /// How long "the broker" waits before redelivering a message whose
@@ -111,6 +116,7 @@ pub fn start_with_recheck(
             channel: channel.clone(),
             group: format!("{}/{}", app.app_id, sub.name),
             policy: resources.inbound_retry(&app.app_id, &sub.pubsubname),
+            partitions: resources.partitions(&sub.topic),
             subscription: sub.clone(),
             recheck,
         };
@@ -131,6 +137,8 @@ struct Worker {
     group: String,
     subscription: Subscription,
     policy: Option<RetryPolicy>,
+    /// The topic's partition count (its `KafkaTopic`), if declared.
+    partitions: Option<u32>,
     recheck: Duration,
 }
 
@@ -327,7 +335,12 @@ impl Worker {
             put("__key", key);
         }
         put("__topic", &msg.topic);
-        put("__partition", "0");
+        let partition = kafka_partition::partition(
+            msg.partition_key.as_deref(),
+            msg.seq,
+            self.partitions.unwrap_or(1),
+        );
+        put("__partition", &partition.to_string());
         put("__offset", &msg.seq.to_string());
         put("__timestamp", &msg.published_at.to_string());
         add_app_token(&mut headers, self.app.app_token.as_deref());
@@ -490,6 +503,7 @@ impl worker::Work for Worker {
                 &self.group,
                 &self.subscription.pubsubname,
                 &self.subscription.topic,
+                self.partitions,
             )
             .await
         {

@@ -27,7 +27,8 @@
 //! - [`store`] is the one SQLite store behind all of it, one file per group
 //!   of tables;
 //! - what each sidecar runs in the background: [`delivery`] delivers pub/sub
-//!   messages and [`scheduler`] fires jobs and cron bindings, both on one
+//!   messages, in order per Kafka partition ([`kafka_partition`]), and
+//!   [`scheduler`] fires jobs and cron bindings, both on one
 //!   worker loop (`worker`), with [`schedule`] computing, without I/O, when
 //!   things fire; [`log_retention`] compacts the pub/sub log;
 //! - [`local_secrets`] makes and keeps the local secrets (JWT key, app
@@ -40,6 +41,7 @@ pub mod delivery;
 pub mod durations;
 pub mod gateway;
 pub mod host;
+pub mod kafka_partition;
 pub mod local_secrets;
 pub mod log_retention;
 pub mod manifest;

@@ -498,6 +498,82 @@ async fn messages_for_one_key_are_delivered_in_order() {
     assert!(last_u1_1 < u1_2, "{got:?}");
 }
 
+/// On Kafka a key picks a partition (Sarama's hash partitioner, see
+/// `devstack::kafka_partition`) and the consumer hands one partition's
+/// messages to the app one at a time (components-contrib
+/// `common/component/kafka/consumer.go` `ConsumeClaim`), so a message being
+/// retried holds up every later message of its partition, whatever their
+/// keys, while other partitions go on. With `orders` declared with 3
+/// partitions: `u1` and `u4` share partition 0, `u2` is on partition 2.
+#[tokio::test]
+async fn a_retried_message_blocks_its_whole_partition_and_only_it() {
+    let topics = r#"
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: { name: orders, labels: { strimzi.io/cluster: todo-kafka } }
+spec: { partitions: 3, replicas: 1 }
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: { name: orders-dlq, labels: { strimzi.io/cluster: todo-kafka } }
+spec: { partitions: 1, replicas: 1 }
+"#;
+    let (app, sc) = worker(&format!("{}{topics}", fast_retries(-1))).await;
+    app.responder(|r| {
+        let id = r.json()["id"].as_str().unwrap_or_default().to_string();
+        (id == "u1-1").then(|| Reply {
+            status: 500,
+            body: String::new(),
+            content_type: "text/plain",
+        })
+    });
+    for (id, key) in [("u1-1", "u1"), ("u4-1", "u4"), ("u2-1", "u2")] {
+        let answer = publish(
+            &sc,
+            "orders",
+            Some("application/cloudevents+json"),
+            &event(id, "t"),
+            &format!("?metadata.partitionKey={key}"),
+        )
+        .await;
+        assert_eq!(answer.status, 204);
+    }
+    let ids = |app: &TestApp| -> Vec<String> {
+        app.requests_to("/orders")
+            .iter()
+            .map(|r| r.json()["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // u1-1 keeps failing; u2-1 (partition 2) gets through, u4-1 (partition
+    // 0, another key) waits behind u1-1.
+    app.wait_for("/orders", 6).await;
+    let seen = ids(&app);
+    assert!(seen.contains(&"u2-1".to_string()), "{seen:?}");
+    assert!(!seen.contains(&"u4-1".to_string()), "{seen:?}");
+    let u2 = app
+        .requests_to("/orders")
+        .into_iter()
+        .find(|r| r.json()["id"] == "u2-1")
+        .unwrap();
+    assert_eq!(u2.header("__partition"), Some("2"));
+    let u1 = &app.requests_to("/orders")[0];
+    assert_eq!(u1.header("__partition"), Some("0"));
+
+    app.responder(|_| None);
+    let got = eventually("u4-1 delivered after u1-1", || {
+        let app = app.clone();
+        async move {
+            let seen = ids(&app);
+            seen.contains(&"u4-1".to_string()).then_some(seen)
+        }
+    })
+    .await;
+    let last_u1 = got.iter().rposition(|i| i == "u1-1").unwrap();
+    let u4 = got.iter().position(|i| i == "u4-1").unwrap();
+    assert!(last_u1 < u4, "{got:?}");
+}
+
 #[tokio::test]
 async fn deliveries_carry_the_app_token() {
     let app = TestApp::start().await;

@@ -48,8 +48,14 @@ async fn save_then_get_returns_value_and_etag() {
     assert_ne!(r2.header("etag").unwrap(), etag);
 }
 
+/// A stale ETag is 409. So is one that is not a UUID: PostgreSQL v2's
+/// `doSet`/`doDelete` (components-contrib `state/postgresql/v2/postgresql.go`)
+/// `uuid.Parse` the ETag and answer `state.NewETagError(state.ETagMismatch,
+/// err)`, which daprd's `stateErrorResponse` (`pkg/api/http/http.go`) maps
+/// to 409 (only `ETagInvalid` is 400); inside a transaction every failure is
+/// 500 `ERR_STATE_TRANSACTION`.
 #[tokio::test]
-async fn stale_etag_is_409_and_malformed_etag_is_400() {
+async fn stale_and_malformed_etags_are_409() {
     let (_app, sc) = sidecar("a").await;
     let url = sc.url("/v1.0/state/statestore");
     post_json(&url, &json!([{ "key": "k", "value": 1 }])).await;
@@ -73,12 +79,43 @@ async fn stale_etag_is_409_and_malformed_etag_is_400() {
         &json!([{ "key": "k", "value": 3, "etag": "not-an-etag" }]),
     )
     .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 409);
     assert_eq!(r.error_code(), "ERR_STATE_SAVE");
+    assert!(
+        r.text()
+            .contains("possible etag mismatch. error from state store: invalid UUID length: 11"),
+        "{}",
+        r.text()
+    );
 
     // An ETag for a key that does not exist is a mismatch too.
     let r = post_json(&url, &json!([{ "key": "new", "value": 1, "etag": etag }])).await;
     assert_eq!(r.status, 409);
+
+    // Delete with a malformed If-Match: 409 ERR_STATE_DELETE, nothing deleted.
+    let r = call(
+        "DELETE",
+        &sc.url("/v1.0/state/statestore/k"),
+        &[("if-match", "abc")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.error_code(), "ERR_STATE_DELETE");
+    // In a transaction: 500 ERR_STATE_TRANSACTION.
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/transaction"),
+        &json!({ "operations": [
+            { "operation": "upsert", "request": { "key": "k", "value": 4, "etag": "abc" } }
+        ] }),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.error_code(), "ERR_STATE_TRANSACTION");
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/k")).await.json(),
+        json!(2)
+    );
 }
 
 /// A first-write on an existing key loses as on PostgreSQL v2, the store

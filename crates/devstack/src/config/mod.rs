@@ -65,6 +65,16 @@ impl Resources {
     pub fn topic_exists(&self, topic: &str) -> bool {
         self.topics.is_empty() || self.topics.iter().any(|t| t.name == topic)
     }
+
+    /// `topic`'s partition count, from its `KafkaTopic`; `None` when no
+    /// `KafkaTopic` declares it (resources without any: messages are then
+    /// ordered per key, as if every key had a partition of its own).
+    pub fn partitions(&self, topic: &str) -> Option<u32> {
+        self.topics
+            .iter()
+            .find(|t| t.name == topic)
+            .map(|t| t.partitions)
+    }
 }
 
 /// A Dapr `Component`.

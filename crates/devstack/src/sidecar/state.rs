@@ -9,7 +9,8 @@
 //! `name`, `none` or a literal prefix) and may not contain `||`.
 //!
 //! Status codes as daprd: GET of a missing key → 204; ETag mismatch → 409
-//! `ERR_STATE_SAVE` / `ERR_STATE_DELETE`, malformed ETag → 400; a first-write
+//! `ERR_STATE_SAVE` / `ERR_STATE_DELETE`, a malformed ETag too (PostgreSQL
+//! v2 reports it as a mismatch, see `store::StateError`); a first-write
 //! on an existing key → 500 `ERR_STATE_SAVE` "no item was updated" (what the
 //! PostgreSQL v2 store production runs reports, see `store::StateError`); any failure
 //! inside a transaction (an ETag mismatch included) → 500
@@ -342,8 +343,7 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
         if let Err(e) = ctx.store.state_apply(&store.name, vec![op]).await {
             let rank = |e: &StateError| match e {
                 StateError::EtagMismatch(_) => 0,
-                StateError::EtagInvalid(_) => 1,
-                StateError::Store(_) => 2,
+                StateError::Store(_) => 1,
             };
             if failure.as_ref().is_none_or(|f| rank(&e) < rank(f)) {
                 failure = Some(e);
@@ -359,7 +359,6 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
 fn save_error(store_name: &str, e: StateError) -> Resp {
     let status = match e {
         StateError::EtagMismatch(_) => 409,
-        StateError::EtagInvalid(_) => 400,
         StateError::Store(_) => 500,
     };
     api_error(
@@ -389,7 +388,6 @@ pub(crate) async fn delete(ctx: &Ctx, store_name: &str, key: &str, req: &Req) ->
         Err(e) => {
             let status = match e {
                 StateError::EtagMismatch(_) => 409,
-                StateError::EtagInvalid(_) => 400,
                 StateError::Store(_) => 500,
             };
             api_error(

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::kafka_partition;
+
 use super::{now_ms, Store};
 
 impl Store {
@@ -52,7 +54,13 @@ impl Store {
 
     /// Moves messages of `pubsub`/`topic` published after the group's offset
     /// into its pending deliveries (one transaction). Returns how many.
-    pub async fn pull(&self, group: &str, pubsub: &str, topic: &str) -> Result<usize> {
+    pub async fn pull(
+        &self,
+        group: &str,
+        pubsub: &str,
+        topic: &str,
+        partitions: Option<u32>,
+    ) -> Result<usize> {
         let key = offset_key(group, pubsub, topic);
         let (group, pubsub, topic) = (group.to_string(), pubsub.to_string(), topic.to_string());
         self.run(move |conn| {
@@ -72,12 +80,24 @@ impl Store {
                 return Ok(0);
             }
             let now = now_ms();
-            let n = tx.execute(
-                "INSERT OR IGNORE INTO deliveries (group_id, seq, ordering_key, next_attempt_at)
-                 SELECT ?1, seq, COALESCE(partition_key, char(0) || seq), ?2 FROM messages
-                 WHERE pubsub = ?3 AND topic = ?4 AND seq > ?5 AND seq <= ?6",
-                params![group, now, pubsub, topic, last, end],
-            )?;
+            let mut n = 0;
+            {
+                let mut new_messages = tx.prepare_cached(
+                    "SELECT seq, partition_key FROM messages
+                     WHERE pubsub = ?1 AND topic = ?2 AND seq > ?3 AND seq <= ?4",
+                )?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO deliveries (group_id, seq, ordering_key, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                let mut rows = new_messages.query(params![pubsub, topic, last, end])?;
+                while let Some(row) = rows.next()? {
+                    let seq: i64 = row.get(0)?;
+                    let partition_key: Option<String> = row.get(1)?;
+                    let ordering = ordering_key(partition_key.as_deref(), seq, partitions);
+                    n += insert.execute(params![group, seq, ordering, now])?;
+                }
+            }
             tx.execute(
                 "INSERT INTO consumer_offsets (group_id, last_seq) VALUES (?1, ?2)
                  ON CONFLICT (group_id) DO UPDATE SET last_seq = excluded.last_seq",
@@ -360,6 +380,18 @@ pub struct DeadLetter {
     pub reason: String,
     pub data: Vec<u8>,
     pub at: i64,
+}
+
+/// What serialises a group's deliveries: its Kafka partition
+/// ([`kafka_partition`]), so one message being retried holds up every later
+/// message of its partition, as a Kafka consumer does. Without a partition
+/// count: its key, or the message alone when it has none.
+fn ordering_key(partition_key: Option<&str>, seq: i64, partitions: Option<u32>) -> String {
+    match (partitions, partition_key) {
+        (Some(n), key) => format!("p{}", kafka_partition::partition(key, seq, n)),
+        (None, Some(key)) => key.to_string(),
+        (None, None) => format!("\u{0}{seq}"),
+    }
 }
 
 /// The `consumer_offsets` key of a group on one topic.

@@ -24,9 +24,10 @@
 //!   its topic from the log into `deliveries` and advances its offset in the
 //!   same transaction. A delivery row exists until its message is done
 //!   (acked, dropped or dead-lettered). Only the oldest pending row per
-//!   ordering key (the partition key; a unique key when there is none) is
-//!   ever handed out, so messages for one key are processed strictly in
-//!   order while different keys proceed in parallel.
+//!   ordering key (the Kafka partition; without a partition count, the
+//!   message key, or a unique one when there is none) is ever handed out,
+//!   so one partition's messages are processed strictly in order while
+//!   different partitions proceed in parallel.
 //! - `dead_letters`: every message a subscription gave up on, with why.
 //! - `jobs`: Dapr Jobs, with their next fire time, trigger count and retry
 //!   attempt, so schedules survive restarts.

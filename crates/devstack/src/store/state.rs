@@ -86,11 +86,11 @@ pub enum StateOp {
 #[derive(Debug)]
 pub enum StateError {
     /// The ETag did not match: Dapr's `state.ETagMismatch` → 409 on a single
-    /// save, 500 in a transaction. (A first-write that finds its key is a
-    /// [`StateError::Store`] "no item was updated", as on PostgreSQL v2 → 500.)
+    /// save or delete, 500 in a transaction. An ETag that is not a UUID is a
+    /// mismatch too, as PostgreSQL v2 reports it (see [`check_etag`]). (A
+    /// first-write that finds its key is a [`StateError::Store`] "no item was
+    /// updated", as on PostgreSQL v2 → 500.)
     EtagMismatch(String),
-    /// The ETag is not one this store could have issued → 400.
-    EtagInvalid(String),
     Store(anyhow::Error),
 }
 
@@ -99,9 +99,6 @@ impl std::fmt::Display for StateError {
         match self {
             StateError::EtagMismatch(m) => {
                 write!(f, "possible etag mismatch. error from state store: {m}")
-            }
-            StateError::EtagInvalid(m) => {
-                write!(f, "invalid etag value: {m}")
             }
             StateError::Store(e) => write!(f, "{e:#}"),
         }
@@ -125,6 +122,23 @@ fn read_state(conn: &Connection, store: &str, key: &str, now: i64) -> Result<Opt
     Ok(row.filter(|e| e.expires_at.is_none_or(|at| at > now)))
 }
 
+/// An ETag must be a UUID, as PostgreSQL v2's are: its `doSet` and
+/// `doDelete` (components-contrib `state/postgresql/v2/postgresql.go`) run
+/// `uuid.Parse(*req.ETag)` and on failure "return an etag mismatch error
+/// right away" (`state.NewETagError(state.ETagMismatch, err)`), which daprd
+/// answers 409, not the 400 of `state.ETagInvalid` (`pkg/api/http/http.go`
+/// `stateErrorResponse`). The message is google/uuid's.
+fn check_etag(etag: &str) -> Result<(), StateError> {
+    if uuid::Uuid::parse_str(etag).is_ok() {
+        return Ok(());
+    }
+    let why = match etag.len() {
+        36 | 38 | 41 | 45 => "invalid UUID format".to_string(),
+        n => format!("invalid UUID length: {n}"),
+    };
+    Err(StateError::EtagMismatch(why))
+}
+
 fn apply_state_op(
     tx: &rusqlite::Transaction<'_>,
     store: &str,
@@ -139,9 +153,7 @@ fn apply_state_op(
         StateOp::Set { etag, .. } | StateOp::Delete { etag, .. } => etag.clone(),
     };
     if let Some(e) = &etag {
-        if uuid::Uuid::parse_str(e).is_err() {
-            return Err(StateError::EtagInvalid(format!("{e:?} for key {key}")));
-        }
+        check_etag(e)?;
     }
     let current = read_state(tx, store, &key, now).map_err(StateError::Store)?;
     if let Some(expected) = &etag {
