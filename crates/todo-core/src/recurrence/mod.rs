@@ -10,7 +10,7 @@
 //! - [`expand`]: a rule → its wall times, period by period (§3.3.10);
 //! - [`calendar`]: which days of a period the rule's day parts keep;
 //! - [`placed`]: wall times → ascending instants in a zone (gaps, folds);
-//! - [`zone`]: one zone's offsets.
+//! - [`zone`]: the IANA zones (jiff over its embedded tz database).
 //!
 //! # Rule syntax
 //!
@@ -39,8 +39,8 @@
 //!
 //! The rule is expanded in *floating* time (wall-clock dates and times, no
 //! offsets) from the series' anchor as a local wall time; each wall time is
-//! then placed in the task's zone (gaps, folds, and past 2099 the zone's
-//! recurring rule: chrono-tz's tables stop at 2099).
+//! then placed in the task's zone (gaps and folds; far-future dates follow
+//! the zone's recurring daylight-saving rule).
 //!
 //! - `from: due`: the anchor (RFC 5545 DTSTART) is the series' first due date,
 //!   `recurrence.dtstart` (set on every later occurrence by
@@ -91,6 +91,7 @@ use placed::Placed;
 use zone::Zone;
 
 pub use crate::rrule_syntax::RRULE_MAX_LEN;
+pub use zone::IanaZone;
 
 /// Most dates `preview` returns.
 pub const PREVIEW_MAX: usize = 50;

