@@ -116,15 +116,15 @@ impl DayRules {
         if !self.months.is_empty() && !self.months.contains(&date.month()) {
             return false;
         }
-        let year_len = days_in_year(date.year());
+        let year_len = || days_in_year(date.year());
+        let month_len = || days_in_month(date.year(), date.month());
         if !self.year_days.is_empty()
-            && !matches_either_end(&self.year_days, i64::from(date.ordinal()), year_len)
+            && !matches_either_end(&self.year_days, i64::from(date.ordinal()), year_len())
         {
             return false;
         }
-        let month_len = days_in_month(date.year(), date.month());
         if !self.month_days.is_empty()
-            && !matches_either_end(&self.month_days, i64::from(date.day()), month_len)
+            && !matches_either_end(&self.month_days, i64::from(date.day()), month_len())
         {
             return false;
         }
@@ -132,10 +132,13 @@ impl DayRules {
             let weekday = date.weekday();
             let plain = self.weekdays.contains(&weekday);
             let numbered = || {
+                if !self.nth_weekdays.iter().any(|&(_, day)| day == weekday) {
+                    return false;
+                }
                 let (position, len) = if self.nth_in_month {
-                    (i64::from(date.day()), month_len)
+                    (i64::from(date.day()), month_len())
                 } else {
-                    (i64::from(date.ordinal()), year_len)
+                    (i64::from(date.ordinal()), year_len())
                 };
                 // The k-th such weekday from the start, and from the end.
                 let from_start = (position - 1) / 7 + 1;
@@ -175,7 +178,7 @@ fn sorted<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
 }
 
 pub(super) fn days_in_year(year: i32) -> i64 {
-    if NaiveDate::from_ymd_opt(year, 2, 29).is_some() {
+    if is_leap(year) {
         366
     } else {
         365
@@ -183,10 +186,17 @@ pub(super) fn days_in_year(year: i32) -> i64 {
 }
 
 pub(super) fn days_in_month(year: i32, month: u32) -> i64 {
-    (28..=31)
-        .rev()
-        .find(|&day| NaiveDate::from_ymd_opt(year, month, day).is_some())
-        .map_or(31, i64::from)
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(year) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Gregorian leap years (chrono's calendar, proleptic before 1582).
+fn is_leap(year: i32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
 /// The first day of week 1 of `year` for weeks starting on `wkst`: the week
