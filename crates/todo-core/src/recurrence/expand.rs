@@ -27,7 +27,7 @@
 //! interval defined by the FREQ rule part", so
 //! `FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=1` from a Wednesday starts with the
 //! next week's Monday. (dateutil, and so the `rrule` crate, start the first
-//! week at DTSTART and would give that Wednesday's week's Friday.)
+//! week at DTSTART and would give the Friday of DTSTART's week.)
 //!
 //! A rule may never match (`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30`): the
 //! expansion ends after [`EMPTY_PERIODS_MAX`] periods in a row without an
@@ -40,10 +40,10 @@ use crate::rrule_syntax::{Freq, Recur};
 
 /// Periods in a row without an instance before the expansion gives up (the
 /// `rrule` crate's limit).
-pub(super) const EMPTY_PERIODS_MAX: u32 = 100_000;
+const EMPTY_PERIODS_MAX: u32 = 100_000;
 
 /// The last year expanded (the `rrule` crate's limit).
-pub(super) const YEAR_MAX: i32 = 10_000;
+const YEAR_MAX: i32 = 10_000;
 
 /// The unbounded series of one rule from one DTSTART, ascending, as wall
 /// times (DTSTART included if it matches the rule).

@@ -3,14 +3,14 @@
 //! from the due date or the completion time.
 //!
 //! No crate is involved: rules are checked by [`crate::rrule_syntax`],
-//! expanded by [`expand`] (why not the `rrule` crate: see there) and placed
-//! in the zone by [`zone`]. The module's parts, each with one job:
+//! expanded by `expand.rs` (why not the `rrule` crate: see there) and placed
+//! in the zone by `zone.rs`. The module's files, each with one job:
 //!
-//! - this file: the public API, the series' anchor, COUNT and UNTIL;
-//! - [`expand`]: a rule → its wall times, period by period (§3.3.10);
-//! - [`calendar`]: which days of a period the rule's day parts keep;
-//! - [`placed`]: wall times → ascending instants in a zone (gaps, folds);
-//! - [`zone`]: the IANA zones (jiff over its embedded tz database).
+//! - `mod.rs`: the public API, the series' anchor, COUNT and UNTIL;
+//! - `expand.rs`: a rule → its wall times, period by period (§3.3.10);
+//! - `calendar.rs`: which days of a period the rule's day parts keep;
+//! - `placed.rs`: wall times → ascending instants in a zone (gaps, folds);
+//! - `zone.rs`: the IANA zones (jiff over its embedded tz database).
 //!
 //! # Rule syntax
 //!
@@ -99,7 +99,6 @@ pub const PREVIEW_MAX: usize = 50;
 /// Checks an RRULE (the part after `RRULE:`; a leading `RRULE:` is accepted):
 /// RFC 5545 syntax, FREQ present, FREQ=SECONDLY/MINUTELY rejected, no DTSTART,
 /// not both COUNT and UNTIL. The message says what is wrong.
-///
 pub fn validate_rrule(rrule: &str) -> Result<(), String> {
     rrule_syntax::parse(rrule).map(|_| ())
 }

@@ -82,9 +82,10 @@ impl Zone {
                 }
             }
         };
-        let offset = FixedOffset::east_opt(offset.seconds())
-            .unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
-        local.checked_sub_offset(offset).unwrap_or(local).and_utc()
+        FixedOffset::east_opt(offset.seconds())
+            .and_then(|offset| local.checked_sub_offset(offset))
+            .unwrap_or(local)
+            .and_utc()
     }
 }
 
