@@ -6,29 +6,29 @@
 //! Size. The `rrule` crate parses with `regex` and evaluates with chrono-tz's
 //! full transition tables; linking it into every component that merely
 //! validates a rule (task-api) cost ~1.6 MB of its ~2.6 MB. This module uses
-//! neither (no regex, no timezone offsets), so only the component that
-//! *evaluates* rules (`recurrence`, through [`crate::recurrence`]) links the
-//! crate.
+//! neither (no regex, no timezone offsets). No component links the crate any
+//! more: [`crate::recurrence`] evaluates rules with its own expander, and the
+//! crate is only the oracle of todo-core's tests.
 //!
 //! Hand-writing a validator is only acceptable if it never drifts from the
-//! crate that will later evaluate the rule: `tests/rrule_syntax.rs`
-//! property-tests that it accepts and rejects exactly what the previous,
-//! `rrule`-crate-based validation did (and reads accepted rules the same way),
-//! except for the deliberate differences listed below.
+//! crate it replaced: `tests/rrule_syntax.rs` property-tests that it accepts
+//! and rejects exactly what the previous, `rrule`-crate-based validation did
+//! (and reads accepted rules the same way), except for the deliberate
+//! differences listed below.
 //!
 //! # What is accepted
 //!
 //! Everything described in [`crate::recurrence`]'s "Rule syntax" section, plus
 //! these constraints of the `rrule` crate (RFC 5545 leaves them open or is
-//! wider), so a rule accepted here can always be evaluated:
+//! wider), kept so that the crate, the oracle of the tests, can evaluate
+//! every rule accepted here:
 //!
 //! - BYSECOND is 0..=59 (no leap second 60);
 //! - BYSETPOS is within ±366 (YEARLY, DAILY), ±31 (MONTHLY), ±53 (WEEKLY),
 //!   ±24 (HOURLY), never 0;
 //! - a numbered BYDAY is -52..=53 with YEARLY (so no `-53MO`); with MONTHLY
-//!   it is -5..=5 as RFC 5545 allows, although the crate only takes -4..=5:
-//!   [`crate::recurrence`] evaluates `-5MO` itself (the first Monday of a
-//!   month with five Mondays);
+//!   it is -5..=5 as RFC 5545 allows, although the crate only takes -4..=5
+//!   (`-5MO` is the first Monday of a month with five Mondays);
 //! - `BYWEEKDAY` is accepted as another name for `BYDAY`;
 //! - numbers are read like Rust's `str::parse`: leading zeros and a leading
 //!   `+` are fine (`BYHOUR=+09`), a `-` only where negative values exist.

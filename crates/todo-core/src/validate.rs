@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::problem::{FieldError, Problem};
+use crate::recurrence::IanaZone;
 use crate::task::{Channel, Priority, RecurrenceFrom, Reminder};
 
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -501,9 +502,10 @@ fn channel_name(c: Channel) -> &'static str {
     }
 }
 
-/// Checks one IANA timezone name.
-pub fn validate_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.parse::<chrono_tz::Tz>().map_err(|_| {
+/// Checks one IANA timezone name (exact spelling), against the same
+/// database recurrences are evaluated with.
+pub fn validate_timezone(name: &str) -> Result<IanaZone, String> {
+    IanaZone::parse(name).ok_or_else(|| {
         format!(
             "`{}` is not an IANA timezone name; expected e.g. UTC, Europe/Berlin or America/New_York",
             shorten(name)

