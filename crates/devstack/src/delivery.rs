@@ -68,8 +68,11 @@ pub const MAX_IN_FLIGHT: usize = 16;
 /// component default).
 pub const BROKER_REDELIVERY: Duration = Duration::from_secs(5);
 
-/// How long an app may take to answer a delivery.
-const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an app may take to answer a delivery when the pubsub's
+/// Resiliency target sets no `inbound.timeout` (with one, that: the
+/// repository's `appCall` is 30 s). A delivery cut off counts as failed
+/// and is retried, as daprd's policy runner treats `context deadline exceeded`.
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The longest a worker sleeps when nothing wakes it. Publishes wake it
 /// through the store's change signal and retries are slept on until due, so
@@ -117,6 +120,9 @@ pub fn start_with_recheck(
             group: format!("{}/{}", app.app_id, sub.name),
             policy: resources.inbound_retry(&app.app_id, &sub.pubsubname),
             partitions: resources.partitions(&sub.topic),
+            call_timeout: resources
+                .inbound_timeout(&app.app_id, &sub.pubsubname)
+                .unwrap_or(DEFAULT_CALL_TIMEOUT),
             subscription: sub.clone(),
             recheck,
         };
@@ -139,6 +145,8 @@ struct Worker {
     policy: Option<RetryPolicy>,
     /// The topic's partition count (its `KafkaTopic`), if declared.
     partitions: Option<u32>,
+    /// How long the app may take to answer one delivery.
+    call_timeout: Duration,
     recheck: Duration,
 }
 
@@ -357,7 +365,7 @@ impl Worker {
                 &route,
                 headers,
                 body,
-                CALL_TIMEOUT,
+                self.call_timeout,
             )
             .await
         {

@@ -574,6 +574,87 @@ spec: { partitions: 1, replicas: 1 }
     assert!(last_u1 < u4, "{got:?}");
 }
 
+/// The pubsub's `inbound.timeout` bounds each delivery (daprd's policy
+/// runner, `pkg/resiliency/policy.go`: the timeout wraps each attempt, the
+/// retry policy the whole): an app slower than it is cut off and the
+/// message retried, not waited for.
+#[tokio::test]
+async fn a_delivery_slower_than_the_inbound_timeout_is_cut_off_and_retried() {
+    let policy = r#"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: slow-app }
+spec:
+  policies:
+    timeouts:
+      appCall: 300ms
+    retries:
+      quick: { policy: constant, duration: 50ms, maxRetries: 3 }
+  targets:
+    components:
+      pubsub:
+        inbound: { retry: quick, timeout: appCall }
+"#;
+    let (app, sc) = worker(policy).await;
+    app.stall_next(Duration::from_secs(20));
+    let answer = publish(
+        &sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("slow-1", "t"),
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, 204);
+    let got = app.wait_for("/orders", 2).await;
+    let gap = got[1].at_ms - got[0].at_ms;
+    assert!(
+        (300..5_000).contains(&gap),
+        "retried after the 300 ms timeout, not after the app's 20 s: {gap} ms"
+    );
+}
+
+/// The pubsub's outbound policy wraps a publish (daprd's
+/// `publisher.Publish` under `ComponentOutboundPolicy`): a publish the
+/// broker refuses is retried before the app gets its 500.
+#[tokio::test]
+async fn a_refused_publish_is_retried_by_the_outbound_policy_before_the_500() {
+    let policy = r#"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: publish-retries }
+spec:
+  policies:
+    retries:
+      publish: { policy: constant, duration: 400ms, maxRetries: 2 }
+  targets:
+    components:
+      pubsub:
+        outbound: { retry: publish }
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: { name: orders, labels: { strimzi.io/cluster: todo-kafka } }
+spec: { partitions: 3, replicas: 1 }
+"#;
+    let (_app, sc) = worker(policy).await;
+    let started = std::time::Instant::now();
+    let refused = publish(&sc, "undeclared", Some("application/json"), b"{}", "").await;
+    let took = started.elapsed();
+    assert_eq!(refused.status, 500);
+    assert_eq!(refused.error_code(), "ERR_PUBSUB_PUBLISH_MESSAGE");
+    assert!(
+        took >= Duration::from_millis(800),
+        "two retries 400 ms apart before answering: {took:?}"
+    );
+    let started = std::time::Instant::now();
+    let accepted = publish(&sc, "orders", Some("application/json"), b"{}", "").await;
+    assert_eq!(accepted.status, 204);
+    assert!(started.elapsed() < Duration::from_millis(400), "no retry");
+}
+
 #[tokio::test]
 async fn deliveries_carry_the_app_token() {
     let app = TestApp::start().await;

@@ -3,12 +3,20 @@
 
 mod sidecar_support;
 
+use std::time::Duration;
+
 use serde_json::json;
 use sidecar_support::*;
 
 async fn sidecar(app_id: &str) -> (TestApp, Sidecar) {
+    sidecar_with(app_id, "").await
+}
+
+/// A sidecar over [`BASE`] plus the resources in `extra_yaml`.
+async fn sidecar_with(app_id: &str, extra_yaml: &str) -> (TestApp, Sidecar) {
     let app = TestApp::start().await;
-    let sc = start_sidecar(app_id, app.addr, resources(BASE), SidecarConfig::default()).await;
+    let yaml = format!("{BASE}{extra_yaml}");
+    let sc = start_sidecar(app_id, app.addr, resources(&yaml), SidecarConfig::default()).await;
     (app, sc)
 }
 
@@ -112,6 +120,79 @@ async fn stale_and_malformed_etags_are_409() {
     .await;
     assert_eq!(r.status, 500);
     assert_eq!(r.error_code(), "ERR_STATE_TRANSACTION");
+    assert_eq!(
+        get(&sc.url("/v1.0/state/statestore/k")).await.json(),
+        json!(2)
+    );
+}
+
+/// With an outbound retry policy on the state store, daprd retries what
+/// fails — except a save's ETag mismatch, which `pkg/components/state/bulk.go`
+/// makes `backoff.Permanent`; a delete (`onDeleteState`) and a transaction
+/// (`onPostStateTransaction`) run under a plain policy runner, so even their
+/// ETag mismatches are retried before the answer (architecture §6: why the
+/// repository's Resiliency gives the state store no outbound retry).
+#[tokio::test]
+async fn an_outbound_retry_policy_retries_deletes_and_transactions_but_not_a_saves_etag() {
+    let policy = r#"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: store-retries }
+spec:
+  policies:
+    retries:
+      store: { policy: constant, duration: 500ms, maxRetries: 1 }
+  targets:
+    components:
+      statestore:
+        outbound: { retry: store }
+"#;
+    let (_app, sc) = sidecar_with("a", policy).await;
+    let url = sc.url("/v1.0/state/statestore");
+    post_json(&url, &json!([{ "key": "k", "value": 1 }])).await;
+    let stale = get(&sc.url("/v1.0/state/statestore/k"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    post_json(&url, &json!([{ "key": "k", "value": 2 }])).await;
+
+    let started = std::time::Instant::now();
+    let r = post_json(&url, &json!([{ "key": "k", "value": 3, "etag": stale }])).await;
+    assert_eq!(r.status, 409);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "not retried"
+    );
+
+    let started = std::time::Instant::now();
+    let r = post_json(
+        &sc.url("/v1.0/state/statestore/transaction"),
+        &json!({ "operations": [
+            { "operation": "upsert", "request": { "key": "k", "value": 4, "etag": stale } }
+        ] }),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "retried once"
+    );
+
+    let started = std::time::Instant::now();
+    let r = call(
+        "DELETE",
+        &sc.url("/v1.0/state/statestore/k"),
+        &[("if-match", &stale)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "retried once"
+    );
     assert_eq!(
         get(&sc.url("/v1.0/state/statestore/k")).await.json(),
         json!(2)

@@ -470,6 +470,8 @@ struct RawResiliencySpec {
 struct RawPolicies {
     #[serde(default)]
     retries: BTreeMap<String, RawRetry>,
+    #[serde(default)]
+    timeouts: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -493,9 +495,10 @@ struct RawComponentTarget {
     outbound: Option<RawDirection>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawDirection {
     retry: Option<String>,
+    timeout: Option<String>,
 }
 
 fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resiliency> {
@@ -516,11 +519,36 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
             .map_err(|e| anyhow!("Resiliency {name}: retry policy {policy_name}: {e}"))?;
         retries.insert(policy_name, policy);
     }
+    let mut timeouts = BTreeMap::new();
+    for (policy_name, d) in policies.timeouts {
+        let duration = parse_go_duration(&d)
+            .map_err(|e| anyhow!("Resiliency {name}: timeout policy {policy_name}: {e}"))?;
+        timeouts.insert(policy_name, duration);
+    }
+    // A target names a timeout policy or, as daprd also accepts, writes a
+    // duration in place (`timeout: 5s`).
+    let timeout_of = |component: &str, given: Option<String>| -> Result<Option<Duration>> {
+        let Some(given) = given else { return Ok(None) };
+        if let Some(d) = timeouts.get(&given) {
+            return Ok(Some(*d));
+        }
+        parse_go_duration(&given).map(Some).map_err(|_| {
+            anyhow!(
+                "Resiliency {name}: component {component} refers to unknown timeout policy {given}"
+            )
+        })
+    };
     let mut component_targets = BTreeMap::new();
     for (component, t) in targets.components {
+        let (inbound, outbound) = (
+            t.inbound.unwrap_or_default(),
+            t.outbound.unwrap_or_default(),
+        );
         let target = ComponentTarget {
-            inbound_retry: t.inbound.and_then(|d| d.retry),
-            outbound_retry: t.outbound.and_then(|d| d.retry),
+            inbound_retry: inbound.retry,
+            outbound_retry: outbound.retry,
+            inbound_timeout: timeout_of(&component, inbound.timeout)?,
+            outbound_timeout: timeout_of(&component, outbound.timeout)?,
         };
         for policy in [&target.inbound_retry, &target.outbound_retry]
             .into_iter()

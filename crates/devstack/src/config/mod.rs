@@ -34,7 +34,7 @@ pub use configuration::{
     DEFAULT_TRUST_DOMAIN,
 };
 pub use load::{load, parse_str};
-pub use resiliency::{Backoff, ComponentTarget, Resiliency, RetryPolicy};
+pub use resiliency::{Backoff, ComponentTarget, OutboundPolicy, Resiliency, RetryPolicy};
 
 /// Everything loaded from the resource directories.
 #[derive(Debug, Clone, Default)]

@@ -1,8 +1,9 @@
-//! `Resiliency` resources: retry policies with dapr/kit's backoff maths, and
-//! which policy applies to a component's inbound deliveries.
+//! `Resiliency` resources: retry policies with dapr/kit's backoff maths,
+//! timeouts, and which of them apply to a component's inbound deliveries
+//! and to the app's outbound calls to it (state, publish), as daprd's
+//! `ComponentInboundPolicy` / `ComponentOutboundPolicy` pick them.
 //!
-//! Only retries are acted on; timeouts and circuit breakers are accepted and
-//! ignored (docs/architecture.md, "Known differences").
+//! Circuit breakers are accepted and ignored (docs/architecture.md, §6).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,13 +11,12 @@ use std::time::Duration;
 
 use super::{in_scope, Resources};
 
-/// A `Resiliency` resource (retries only; timeouts and circuit breakers are
-/// accepted and ignored).
+/// A `Resiliency` resource (circuit breakers are accepted and ignored).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resiliency {
     pub name: String,
     pub retries: BTreeMap<String, RetryPolicy>,
-    /// component name → (inbound retry policy name, outbound retry policy name).
+    /// component name → its inbound and outbound retry and timeout.
     pub component_targets: BTreeMap<String, ComponentTarget>,
     pub scopes: Vec<String>,
     pub source: PathBuf,
@@ -27,6 +27,17 @@ pub struct Resiliency {
 pub struct ComponentTarget {
     pub inbound_retry: Option<String>,
     pub outbound_retry: Option<String>,
+    pub inbound_timeout: Option<Duration>,
+    pub outbound_timeout: Option<Duration>,
+}
+
+/// What daprd wraps an app's call to a component in: each attempt bounded
+/// by `timeout`, failed attempts retried by `retry` (daprd's policy runner,
+/// `pkg/resiliency/policy.go`: retry outermost, the timeout per attempt).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OutboundPolicy {
+    pub retry: Option<RetryPolicy>,
+    pub timeout: Option<Duration>,
 }
 
 /// A retry policy (`policies.retries.<name>`), with dapr/kit's defaults:
@@ -93,6 +104,12 @@ fn random_unit() -> f64 {
     bits as f64 / (1u64 << 53) as f64
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Inbound,
+    Outbound,
+}
+
 impl Resiliency {
     pub fn in_scope(&self, app_id: &str) -> bool {
         in_scope(&self.scopes, app_id)
@@ -107,6 +124,45 @@ impl Resources {
     /// `DefaultComponentInboundRetryPolicy`, `DefaultComponentRetryPolicy`,
     /// `DefaultRetryPolicy`. `None` = no retries by Dapr.
     pub fn inbound_retry(&self, app_id: &str, component: &str) -> Option<RetryPolicy> {
+        self.retry_for(app_id, component, Direction::Inbound)
+    }
+
+    /// The timeout of an inbound delivery from `component` to `app_id`
+    /// (`targets.components.<name>.inbound.timeout`).
+    pub fn inbound_timeout(&self, app_id: &str, component: &str) -> Option<Duration> {
+        self.target(app_id, component)
+            .find_map(|t| t.inbound_timeout)
+    }
+
+    /// The policy of `app_id`'s calls to `component` (a state store, a
+    /// pubsub): the target's outbound retry (else the built-in default
+    /// names, `Default<Block>ComponentOutboundRetryPolicy` …) and timeout.
+    pub fn outbound_policy(&self, app_id: &str, component: &str) -> OutboundPolicy {
+        OutboundPolicy {
+            retry: self.retry_for(app_id, component, Direction::Outbound),
+            timeout: self
+                .target(app_id, component)
+                .find_map(|t| t.outbound_timeout),
+        }
+    }
+
+    fn target<'a>(
+        &'a self,
+        app_id: &'a str,
+        component: &'a str,
+    ) -> impl Iterator<Item = &'a ComponentTarget> + 'a {
+        self.resiliencies
+            .iter()
+            .filter(move |r| r.in_scope(app_id))
+            .filter_map(move |r| r.component_targets.get(component))
+    }
+
+    fn retry_for(
+        &self,
+        app_id: &str,
+        component: &str,
+        direction: Direction,
+    ) -> Option<RetryPolicy> {
         let block = self
             .component(app_id, component)
             .map(|c| c.building_block().to_string())
@@ -117,23 +173,28 @@ impl Resources {
             .filter(|r| r.in_scope(app_id))
             .collect();
         for r in &scoped {
-            if let Some(name) = r
+            let named = r
                 .component_targets
                 .get(component)
-                .and_then(|t| t.inbound_retry.as_ref())
-            {
-                if let Some(p) = r.retries.get(name) {
-                    return Some(p.clone());
-                }
+                .and_then(|t| match direction {
+                    Direction::Inbound => t.inbound_retry.as_ref(),
+                    Direction::Outbound => t.outbound_retry.as_ref(),
+                });
+            if let Some(p) = named.and_then(|name| r.retries.get(name)) {
+                return Some(p.clone());
             }
         }
         let mut block_title = block.clone();
         if let Some(first) = block_title.get_mut(0..1) {
             first.make_ascii_uppercase();
         }
+        let way = match direction {
+            Direction::Inbound => "Inbound",
+            Direction::Outbound => "Outbound",
+        };
         let defaults = [
-            format!("Default{block_title}ComponentInboundRetryPolicy"),
-            "DefaultComponentInboundRetryPolicy".to_string(),
+            format!("Default{block_title}Component{way}RetryPolicy"),
+            format!("DefaultComponent{way}RetryPolicy"),
             "DefaultComponentRetryPolicy".to_string(),
             "DefaultRetryPolicy".to_string(),
         ];

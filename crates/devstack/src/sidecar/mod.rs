@@ -24,6 +24,7 @@ pub mod invoke;
 pub mod jobs;
 pub mod metadata;
 pub mod pubsub;
+pub mod resilient;
 pub mod secrets;
 pub mod state;
 

@@ -29,7 +29,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::app::{new_traceparent, valid_traceparent};
-use super::{api_error, empty, kit_error, Ctx, Req, Resp};
+use super::{api_error, empty, kit_error, resilient, Ctx, Req, Resp};
 use crate::store::NewMessage;
 
 pub const CLOUDEVENTS_CONTENT_TYPE: &str = "application/cloudevents+json";
@@ -120,16 +120,22 @@ pub(crate) async fn publish(ctx: &Ctx, pubsub: &str, topic: &str, req: &Req) -> 
         metadata,
         data,
     };
-    if !ctx.resources.topic_exists(topic) {
-        return api_error(
-            500,
-            "ERR_PUBSUB_PUBLISH_MESSAGE",
-            format!(
-                "error when publish to topic {topic} in pubsub {pubsub}: kafka: Failed to produce message to topic {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
-            ),
-        );
-    }
-    match ctx.store.publish(msg).await {
+    // The outbound policy of the pubsub wraps the broker call (daprd's
+    // `publisher.Publish`), the unknown-topic refusal included.
+    let policy = ctx.resources.outbound_policy(&ctx.app_id, pubsub);
+    let published = resilient::run(&policy, |_| false, || resilient::DEADLINE_EXCEEDED.to_string(), || {
+        let msg = msg.clone();
+        async move {
+            if !ctx.resources.topic_exists(topic) {
+                return Err(format!(
+                    "kafka: Failed to produce message to topic {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
+                ));
+            }
+            ctx.store.publish(msg).await.map_err(|e| format!("{e:#}"))
+        }
+    })
+    .await;
+    match published {
         Ok(seq) => {
             tracing::debug!(app_id = %ctx.app_id, pubsub, topic, seq, "published");
             empty(204)
@@ -137,7 +143,7 @@ pub(crate) async fn publish(ctx: &Ctx, pubsub: &str, topic: &str, req: &Req) -> 
         Err(e) => api_error(
             500,
             "ERR_PUBSUB_PUBLISH_MESSAGE",
-            format!("error when publish to topic {topic} in pubsub {pubsub}: {e:#}"),
+            format!("error when publish to topic {topic} in pubsub {pubsub}: {e}"),
         ),
     }
 }

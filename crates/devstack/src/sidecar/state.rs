@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{api_error, data_response, empty, json_response, kit_error, Ctx, Req, Resp};
+use super::{api_error, data_response, empty, json_response, kit_error, resilient, Ctx, Req, Resp};
 use crate::config::Component;
 use crate::store::{now_ms, StateEntry, StateError, StateOp};
 
@@ -147,7 +147,15 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
         Ok(k) => k,
         Err(r) => return r,
     };
-    match ctx.store.state_get(&store.name, &full).await {
+    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
+    let found = resilient::run(
+        &policy,
+        |_| false,
+        deadline,
+        || ctx.store.state_get(&store.name, &full),
+    )
+    .await;
+    match found {
         Ok(None) => empty(204),
         Ok(Some(entry)) => {
             let mut resp = data_response(200, entry.value);
@@ -167,6 +175,14 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
             format!("fail to get {key} from state store {store_name}: {e:#}"),
         ),
     }
+}
+
+fn deadline() -> anyhow::Error {
+    anyhow::anyhow!(resilient::DEADLINE_EXCEEDED)
+}
+
+fn state_deadline() -> StateError {
+    StateError::Store(deadline())
 }
 
 /// A JSON object with its members still unparsed, borrowed from the request
@@ -338,9 +354,18 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
             Err(e) => return save_error(store_name, e),
         }
     }
+    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let mut failure: Option<StateError> = None;
     for op in ops {
-        if let Err(e) = ctx.store.state_apply(&store.name, vec![op]).await {
+        // A save's ETag mismatch is permanent (`pkg/components/state/bulk.go`).
+        let applied = resilient::run(
+            &policy,
+            |e| matches!(e, StateError::EtagMismatch(_)),
+            state_deadline,
+            || ctx.store.state_apply(&store.name, vec![op.clone()]),
+        )
+        .await;
+        if let Err(e) = applied {
             let rank = |e: &StateError| match e {
                 StateError::EtagMismatch(_) => 0,
                 StateError::Store(_) => 1,
@@ -383,7 +408,16 @@ pub(crate) async fn delete(ctx: &Ctx, store_name: &str, key: &str, req: &Req) ->
         .map(str::to_string)
         .filter(|e| !e.is_empty());
     let op = StateOp::Delete { key: full, etag };
-    match ctx.store.state_apply(&store.name, vec![op]).await {
+    // Retried even on an ETag mismatch, as daprd's `onDeleteState` does.
+    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
+    let deleted = resilient::run(
+        &policy,
+        |_| false,
+        state_deadline,
+        || ctx.store.state_apply(&store.name, vec![op.clone()]),
+    )
+    .await;
+    match deleted {
         Ok(()) => empty(204),
         Err(e) => {
             let status = match e {
@@ -435,7 +469,15 @@ pub(crate) async fn bulk_get(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
             Err(r) => return r,
         }
     }
-    match ctx.store.state_bulk_get(&store.name, full).await {
+    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
+    let found = resilient::run(
+        &policy,
+        |_| false,
+        deadline,
+        || ctx.store.state_bulk_get(&store.name, full.clone()),
+    )
+    .await;
+    match found {
         // daprd answers with `GetOriginalStateKey` of the stored key, which is
         // the requested key: a valid key holds no `||`.
         Ok(entries) => data_response(200, bulk_body(&keys, &entries)),
@@ -555,9 +597,19 @@ pub(crate) async fn transaction(ctx: &Ctx, store_name: &str, req: &Req) -> Resp 
             });
         }
     }
+    // Retried even on an ETag mismatch, as daprd's `onPostStateTransaction`.
+    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let result = match deferred_error {
         Some(e) => Err(e),
-        None => ctx.store.state_apply(&store.name, ops).await,
+        None => {
+            resilient::run(
+                &policy,
+                |_| false,
+                state_deadline,
+                || ctx.store.state_apply(&store.name, ops.clone()),
+            )
+            .await
+        }
     };
     match result {
         Ok(()) => empty(204),

@@ -76,6 +76,9 @@ struct Script {
     /// path → reply used when the queue is empty.
     defaults: HashMap<String, Reply>,
     responder: Option<Responder>,
+    /// How many of the next requests (to any path) wait how long before
+    /// their reply (a slow app).
+    stalls: VecDeque<Duration>,
 }
 
 /// A tiny HTTP app that records requests and answers as scripted
@@ -159,6 +162,10 @@ impl TestApp {
                 })
         };
         self.requests.lock().unwrap().push(rec);
+        let stall = self.script.lock().unwrap().stalls.pop_front();
+        if let Some(stall) = stall {
+            tokio::time::sleep(stall).await;
+        }
         let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
         *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
         resp.headers_mut()
@@ -191,6 +198,11 @@ impl TestApp {
                 content_type: "application/json",
             },
         );
+    }
+
+    /// The next request (to any path) is answered only after `stall`.
+    pub fn stall_next(&self, stall: Duration) {
+        self.script.lock().unwrap().stalls.push_back(stall);
     }
 
     /// A function deciding replies (checked first; `None` falls through).
