@@ -199,6 +199,67 @@ spec:
     );
 }
 
+/// An outbound circuit breaker on the state store (daprd:
+/// `pkg/resiliency/breaker/circuitbreaker.go` over sony/gobreaker, between
+/// the retries and the timeout): failures that meet `trip` open it; while
+/// open every call to the store is refused at once with "circuit breaker is
+/// open", in the call's own error; after `timeout` one call may try
+/// (half-open) and its success closes the breaker.
+#[tokio::test]
+async fn an_outbound_circuit_breaker_opens_refuses_and_closes_again() {
+    let policy = r#"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: store-breaker }
+spec:
+  policies:
+    circuitBreakers:
+      store:
+        maxRequests: 1
+        timeout: 300ms
+        trip: consecutiveFailures >= 2
+  targets:
+    components:
+      statestore:
+        outbound: { circuitBreaker: store }
+"#;
+    let (_app, sc) = sidecar_with("a", policy).await;
+    let url = sc.url("/v1.0/state/statestore");
+    assert_eq!(
+        post_json(&url, &json!([{ "key": "k", "value": 1 }]))
+            .await
+            .status,
+        204
+    );
+    let stale = json!({ "operations": [
+        { "operation": "upsert", "request": { "key": "k", "value": 2, "etag": "00000000-0000-4000-8000-000000000000" } }
+    ] });
+    let transaction = sc.url("/v1.0/state/statestore/transaction");
+    for _ in 0..2 {
+        let r = post_json(&transaction, &stale).await;
+        assert_eq!(r.status, 500);
+        assert!(!r.text().contains("circuit breaker"), "{}", r.text());
+    }
+    // Open: a read that would succeed is refused without reaching the store.
+    let r = get(&sc.url("/v1.0/state/statestore/k")).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.error_code(), "ERR_STATE_GET");
+    assert!(r.text().contains("circuit breaker is open"), "{}", r.text());
+
+    // After its timeout, one read goes through and closes it.
+    let back = eventually("the breaker lets a read through", || {
+        let url = sc.url("/v1.0/state/statestore/k");
+        async move {
+            let r = get(&url).await;
+            (r.status == 200).then_some(r)
+        }
+    })
+    .await;
+    assert_eq!(back.json(), json!(1));
+    assert_eq!(get(&sc.url("/v1.0/state/statestore/k")).await.status, 200);
+}
+
 /// A first-write on an existing key loses as on PostgreSQL v2, the store
 /// production runs: its `doSet` (components-contrib
 /// `state/postgresql/v2/postgresql.go`) upserts with `DO UPDATE … WHERE` the

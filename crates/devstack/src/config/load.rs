@@ -26,8 +26,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 
 use super::{
-    Backoff, Component, ComponentTarget, KafkaTopic, Match, MetadataItem, MetadataValue,
-    Resiliency, Resources, RetryPolicy, Rule, Subscription,
+    Backoff, CircuitBreakerPolicy, Component, ComponentTarget, KafkaTopic, Match, MetadataItem,
+    MetadataValue, Resiliency, Resources, RetryPolicy, Rule, Subscription, Trip,
 };
 use crate::durations::parse_go_duration;
 
@@ -472,6 +472,17 @@ struct RawPolicies {
     retries: BTreeMap<String, RawRetry>,
     #[serde(default)]
     timeouts: BTreeMap<String, String>,
+    #[serde(default, rename = "circuitBreakers")]
+    circuit_breakers: BTreeMap<String, RawCircuitBreaker>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCircuitBreaker {
+    max_requests: Option<u64>,
+    interval: Option<String>,
+    timeout: Option<String>,
+    trip: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -499,6 +510,8 @@ struct RawComponentTarget {
 struct RawDirection {
     retry: Option<String>,
     timeout: Option<String>,
+    #[serde(rename = "circuitBreaker")]
+    circuit_breaker: Option<String>,
 }
 
 fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resiliency> {
@@ -538,6 +551,12 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
             )
         })
     };
+    let mut circuit_breakers = BTreeMap::new();
+    for (policy_name, b) in policies.circuit_breakers {
+        let policy = parse_circuit_breaker(&b)
+            .map_err(|e| anyhow!("Resiliency {name}: circuit breaker {policy_name}: {e}"))?;
+        circuit_breakers.insert(policy_name, policy);
+    }
     let mut component_targets = BTreeMap::new();
     for (component, t) in targets.components {
         let (inbound, outbound) = (
@@ -549,7 +568,13 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
             outbound_retry: outbound.retry,
             inbound_timeout: timeout_of(&component, inbound.timeout)?,
             outbound_timeout: timeout_of(&component, outbound.timeout)?,
+            outbound_breaker: outbound.circuit_breaker,
         };
+        if let Some(breaker) = &target.outbound_breaker {
+            if !circuit_breakers.contains_key(breaker) {
+                bail!("Resiliency {name}: component {component} refers to unknown circuit breaker {breaker}");
+            }
+        }
         for policy in [&target.inbound_retry, &target.outbound_retry]
             .into_iter()
             .flatten()
@@ -563,9 +588,28 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
     Ok(Resiliency {
         name,
         retries,
+        circuit_breakers,
         component_targets,
         scopes: raw.scopes,
         source: source.to_path_buf(),
+    })
+}
+
+fn parse_circuit_breaker(b: &RawCircuitBreaker) -> Result<CircuitBreakerPolicy> {
+    let duration = |d: &Option<String>| d.as_deref().map(parse_go_duration).transpose();
+    let trip = b
+        .trip
+        .as_deref()
+        .ok_or_else(|| anyhow!("trip is required"))?;
+    Ok(CircuitBreakerPolicy {
+        // gobreaker: 0 lets one request through while half-open.
+        max_requests: b.max_requests.unwrap_or(0).max(1),
+        interval: duration(&b.interval)?.filter(|d| !d.is_zero()),
+        // gobreaker: a zero timeout means 60 s.
+        timeout: duration(&b.timeout)?
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(60)),
+        trip: Trip::parse(trip).map_err(|e| anyhow!("trip: {e}"))?,
     })
 }
 

@@ -14,11 +14,15 @@
 //! - `configuration.rs` ([`Configuration`], [`Resources::configuration_of`]):
 //!   Dapr Configurations' secret scopes and invocation access control, and
 //!   which one each app-id uses (its SpinApp's `dapr.io/config`);
-//! - `resiliency.rs` ([`RetryPolicy`], [`Resources::inbound_retry`]): retry
-//!   policies, their backoff maths and which policy applies to a component.
+//! - `resiliency.rs` ([`RetryPolicy`], [`Resources::inbound_retry`],
+//!   [`Resources::outbound_policy`]): retry and timeout policies, their
+//!   backoff maths and which policy applies to a component, inbound and
+//!   outbound; `circuit_breaker.rs` ([`CircuitBreakerPolicy`], [`Trip`]):
+//!   circuit-breaker policies and their trip expressions.
 //!
 //! Routing-rule conditions are CEL, parsed by [`crate::cel`] ([`Match`]).
 
+mod circuit_breaker;
 mod configuration;
 mod load;
 mod resiliency;
@@ -29,6 +33,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Result};
 
 pub use crate::cel::Match;
+pub use circuit_breaker::{CircuitBreakerPolicy, Counts, Trip};
 pub use configuration::{
     parse_spinapp, AccessControl, AppPolicy, Configuration, Operation, SecretScope,
     DEFAULT_TRUST_DOMAIN,

@@ -3,19 +3,22 @@
 //! and to the app's outbound calls to it (state, publish), as daprd's
 //! `ComponentInboundPolicy` / `ComponentOutboundPolicy` pick them.
 //!
-//! Circuit breakers are accepted and ignored (docs/architecture.md, §6).
+//! Circuit breakers ([`super::circuit_breaker`]) guard outbound calls;
+//! inbound ones are parsed and not run (docs/architecture.md, §6).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::circuit_breaker::CircuitBreakerPolicy;
 use super::{in_scope, Resources};
 
-/// A `Resiliency` resource (circuit breakers are accepted and ignored).
+/// A `Resiliency` resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resiliency {
     pub name: String,
     pub retries: BTreeMap<String, RetryPolicy>,
+    pub circuit_breakers: BTreeMap<String, CircuitBreakerPolicy>,
     /// component name → its inbound and outbound retry and timeout.
     pub component_targets: BTreeMap<String, ComponentTarget>,
     pub scopes: Vec<String>,
@@ -29,6 +32,8 @@ pub struct ComponentTarget {
     pub outbound_retry: Option<String>,
     pub inbound_timeout: Option<Duration>,
     pub outbound_timeout: Option<Duration>,
+    /// The outbound circuit breaker's policy name.
+    pub outbound_breaker: Option<String>,
 }
 
 /// What daprd wraps an app's call to a component in: each attempt bounded
@@ -38,6 +43,9 @@ pub struct ComponentTarget {
 pub struct OutboundPolicy {
     pub retry: Option<RetryPolicy>,
     pub timeout: Option<Duration>,
+    /// The circuit breaker (its policy, and a name for its state: one
+    /// breaker per resource, policy and component, as daprd keeps them).
+    pub breaker: Option<(String, CircuitBreakerPolicy)>,
 }
 
 /// A retry policy (`policies.retries.<name>`), with dapr/kit's defaults:
@@ -138,11 +146,25 @@ impl Resources {
     /// pubsub): the target's outbound retry (else the built-in default
     /// names, `Default<Block>ComponentOutboundRetryPolicy` …) and timeout.
     pub fn outbound_policy(&self, app_id: &str, component: &str) -> OutboundPolicy {
+        let breaker = self
+            .resiliencies
+            .iter()
+            .filter(|r| r.in_scope(app_id))
+            .find_map(|r| {
+                let name = r
+                    .component_targets
+                    .get(component)?
+                    .outbound_breaker
+                    .as_ref()?;
+                let policy = r.circuit_breakers.get(name)?.clone();
+                Some((format!("{}/{name}/{component}", r.name), policy))
+            });
         OutboundPolicy {
             retry: self.retry_for(app_id, component, Direction::Outbound),
             timeout: self
                 .target(app_id, component)
                 .find_map(|t| t.outbound_timeout),
+            breaker,
         }
     }
 

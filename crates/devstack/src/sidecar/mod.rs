@@ -100,6 +100,8 @@ pub(crate) struct Ctx {
     pub peers: HashMap<String, Peer>,
     pub channel: AppChannel,
     pub listen_port: u16,
+    /// The circuit breakers of this sidecar's outbound policies.
+    pub breakers: resilient::Breakers,
 }
 
 /// Starts the sidecar: the HTTP API on `listener`, plus the delivery
@@ -135,6 +137,7 @@ pub fn start(opts: SidecarOptions) -> JoinHandle<()> {
         peers: opts.peers,
         channel,
         listen_port,
+        breakers: resilient::Breakers::default(),
     });
     let listener = opts.listener;
     let shutdown = opts.shutdown;

@@ -123,7 +123,7 @@ pub(crate) async fn publish(ctx: &Ctx, pubsub: &str, topic: &str, req: &Req) -> 
     // The outbound policy of the pubsub wraps the broker call (daprd's
     // `publisher.Publish`), the unknown-topic refusal included.
     let policy = ctx.resources.outbound_policy(&ctx.app_id, pubsub);
-    let published = resilient::run(&policy, |_| false, || resilient::DEADLINE_EXCEEDED.to_string(), || {
+    let published = resilient::run(&policy, &ctx.breakers, |_| false, str::to_string, || {
         let msg = msg.clone();
         async move {
             if !ctx.resources.topic_exists(topic) {

@@ -150,8 +150,9 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
     let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let found = resilient::run(
         &policy,
+        &ctx.breakers,
         |_| false,
-        deadline,
+        failed,
         || ctx.store.state_get(&store.name, &full),
     )
     .await;
@@ -177,12 +178,13 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
     }
 }
 
-fn deadline() -> anyhow::Error {
-    anyhow::anyhow!(resilient::DEADLINE_EXCEEDED)
+/// An error of the policy runner (a timeout, a refusal by the breaker).
+fn failed(message: &str) -> anyhow::Error {
+    anyhow::anyhow!("{message}")
 }
 
-fn state_deadline() -> StateError {
-    StateError::Store(deadline())
+fn state_failed(message: &str) -> StateError {
+    StateError::Store(failed(message))
 }
 
 /// A JSON object with its members still unparsed, borrowed from the request
@@ -360,8 +362,9 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
         // A save's ETag mismatch is permanent (`pkg/components/state/bulk.go`).
         let applied = resilient::run(
             &policy,
+            &ctx.breakers,
             |e| matches!(e, StateError::EtagMismatch(_)),
-            state_deadline,
+            state_failed,
             || ctx.store.state_apply(&store.name, vec![op.clone()]),
         )
         .await;
@@ -412,8 +415,9 @@ pub(crate) async fn delete(ctx: &Ctx, store_name: &str, key: &str, req: &Req) ->
     let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let deleted = resilient::run(
         &policy,
+        &ctx.breakers,
         |_| false,
-        state_deadline,
+        state_failed,
         || ctx.store.state_apply(&store.name, vec![op.clone()]),
     )
     .await;
@@ -472,8 +476,9 @@ pub(crate) async fn bulk_get(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
     let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let found = resilient::run(
         &policy,
+        &ctx.breakers,
         |_| false,
-        deadline,
+        failed,
         || ctx.store.state_bulk_get(&store.name, full.clone()),
     )
     .await;
@@ -604,8 +609,9 @@ pub(crate) async fn transaction(ctx: &Ctx, store_name: &str, req: &Req) -> Resp 
         None => {
             resilient::run(
                 &policy,
+                &ctx.breakers,
                 |_| false,
-                state_deadline,
+                state_failed,
                 || ctx.store.state_apply(&store.name, ops.clone()),
             )
             .await
