@@ -57,28 +57,68 @@ pub fn serve(
         expose_prefixes,
         client: Client::builder(TokioExecutor::new()).build(connector()),
     });
-    Ok(tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    // The proxy runs on a thread of its own with a single-threaded runtime:
+    // a forwarded request then wakes only tasks on that thread (server
+    // connection, pooled client connection) instead of bouncing between the
+    // worker threads it would share with the sidecars; measured, that
+    // cross-thread wake-up (futex, context switches) was most of the hop's
+    // cost. Aborting the returned task stops the thread's runtime.
+    let listener = listener.into_std()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("gateway-proxy".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    tracing::error!(error = %err, "gateway: no runtime for the proxy");
+                    return;
+                }
             };
-            // Small request/response pairs on kept-alive connections: without
-            // TCP_NODELAY, Nagle holding the last segment meets the peer's
-            // delayed ACK and every answer waits ~40 ms (what made this
-            // gateway 10x slower than `spin up` answering directly).
-            let _ = stream.set_nodelay(true);
-            let proxy = proxy.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, Infallible>(proxy.forward(request).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(err) => {
+                        tracing::error!(error = %err, "gateway: listener unusable");
+                        return;
+                    }
+                };
+                tokio::select! {
+                    () = accept(listener, proxy) => {}
+                    _ = stopped => {}
+                }
             });
-        }
+        })?;
+    Ok(tokio::spawn(async move {
+        let _stop_on_abort = stop;
+        std::future::pending::<()>().await
     }))
+}
+
+async fn accept(listener: TcpListener, proxy: Arc<Proxy>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        // Small request/response pairs on kept-alive connections: without
+        // TCP_NODELAY, Nagle holding the last segment meets the peer's
+        // delayed ACK and every answer waits ~40 ms (what made this
+        // gateway 10x slower than `spin up` answering directly).
+        let _ = stream.set_nodelay(true);
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let proxy = proxy.clone();
+                async move { Ok::<_, Infallible>(proxy.forward(request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 impl Proxy {
