@@ -76,10 +76,12 @@ async fn webhook<T: Transport, W: Transport>(
     for (name, value) in &signed.headers {
         request = request.header(*name, value);
     }
-    let request = match request.body(signed.body) {
+    let mut request = match request.body(signed.body) {
         Ok(r) => r,
         Err(e) => return refused(format!("cannot build the request: {e}")),
     };
+    // The receiver joins the trace of the job that fired the reminder.
+    todo_dapr::trace::propagate(request.headers_mut());
     match ctx.config.web.send(request).await {
         Ok(response) => {
             let status = response.status().as_u16();

@@ -316,12 +316,23 @@ impl Worker {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/cloudevents+json"),
         );
-        let traceparent = event
+        let published_under = event
             .get("traceparent")
             .and_then(|t| t.as_str())
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .unwrap_or_else(new_traceparent);
+        // daprd's span for this attempt, under the publish's context; the
+        // app continues from it.
+        let mut span = crate::traces::tracer().start(
+            format!("deliver {} {route}", msg.topic),
+            crate::traces::Kind::Client,
+            &self.app.app_id,
+            Some(&published_under),
+        );
+        span.set("messaging.message.id", event_id_of(event));
+        span.set("subscription", &self.group);
+        let traceparent = span.traceparent();
         let mut put = |name: &str, value: &str| {
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
@@ -357,7 +368,7 @@ impl Worker {
         } else {
             format!("/{route}")
         };
-        match self
+        let answered = match self
             .channel
             .call(
                 self.app.addr,
@@ -381,7 +392,10 @@ impl Worker {
                 };
                 (outcome, Some(code))
             }
-        }
+        };
+        span.set("outcome", format!("{:?}", answered.0));
+        span.end();
+        answered
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -550,6 +564,15 @@ impl worker::Work for Worker {
     async fn handle(&self, delivery: Delivery) {
         self.process(delivery).await;
     }
+}
+
+/// A CloudEvent's `id`, for the delivery span.
+fn event_id_of(event: &Value) -> String {
+    event
+        .get("id")
+        .and_then(|i| i.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// daprd's reading of a 2xx reply body.

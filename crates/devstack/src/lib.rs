@@ -31,6 +31,8 @@
 //!   [`scheduler`] fires jobs and cron bindings, both on one
 //!   worker loop (`worker`), with [`schedule`] computing, without I/O, when
 //!   things fire; [`log_retention`] compacts the pub/sub log;
+//! - [`traces`] records the spans of requests, sidecar calls, deliveries
+//!   and job firings, parented by W3C trace context;
 //! - [`local_secrets`] makes and keeps the local secrets (JWT key, app
 //!   token) that the `secretstores.local.file` component serves through the
 //!   sidecars' secrets API ([`sidecar::secrets`]).
@@ -51,4 +53,5 @@ pub mod scheduler;
 pub mod sidecar;
 pub mod stack;
 pub mod store;
+pub mod traces;
 pub(crate) mod worker;

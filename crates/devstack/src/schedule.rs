@@ -265,6 +265,7 @@ pub fn plan_job(app_id: &str, name: &str, spec: JobSpec, now: DateTime<Utc>) -> 
         attempts: 0,
         revision: 0,
         created_at: now.timestamp_millis(),
+        traceparent: None,
     })
 }
 

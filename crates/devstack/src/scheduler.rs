@@ -174,7 +174,15 @@ async fn fire_job(store: &Store, app: &AppTarget, channel: &AppChannel, job: Job
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Ok(v) = HeaderValue::from_str(&new_traceparent()) {
+    // The trigger's span continues the trace the job was scheduled in.
+    let mut span = crate::traces::tracer().start(
+        format!("job {}", job.name),
+        crate::traces::Kind::Client,
+        &app.app_id,
+        job.traceparent.as_deref(),
+    );
+    span.set("job.attempt", job.attempts + 1);
+    if let Ok(v) = HeaderValue::from_str(&span.traceparent()) {
         headers.insert("traceparent", v);
     }
     add_app_token(&mut headers, app.app_token.as_deref());
@@ -191,6 +199,11 @@ async fn fire_job(store: &Store, app: &AppTarget, channel: &AppChannel, job: Job
         .call(app.addr, Method::POST, &path, headers, body, CALL_TIMEOUT)
         .await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(r) => span.set("http.status", r.status.as_u16()),
+        Err(e) => span.set("error", format!("{e:#}")),
+    }
+    span.end();
     let attempt = job.attempts + 1;
     let (delivered, status, error) = match &result {
         Ok(r) => {

@@ -9,7 +9,8 @@
 //! per building block — [`state`], [`pubsub`], [`jobs`], [`secrets`],
 //! [`invoke`], [`bindings`], [`health`] — plus [`document`] (the one
 //! optimistic read-decide-transact loop every store uses, `Seen` markers, raw
-//! documents), [`inbound`] (what Dapr delivers and how to answer it) and
+//! documents), [`inbound`] (what Dapr delivers and how to answer it),
+//! [`trace`] (the W3C trace context every outgoing call carries on) and
 //! [`error`] (Dapr's answers as [`DaprError`]).
 
 pub mod bindings;
@@ -23,6 +24,7 @@ pub mod pubsub;
 mod request;
 pub mod secrets;
 pub mod state;
+pub mod trace;
 pub mod transport;
 
 pub use error::DaprError;
@@ -83,7 +85,8 @@ impl<T: Transport> DaprClient<T> {
         }
     }
 
-    /// Sends one request to the sidecar, adding `dapr-api-token` when configured.
+    /// Sends one request to the sidecar, adding `dapr-api-token` when
+    /// configured and the handled request's trace context ([`trace`]).
     /// `path` starts with `/v1.0…` and is already percent-encoded.
     pub async fn send(
         &self,
@@ -95,6 +98,7 @@ impl<T: Transport> DaprClient<T> {
             })?;
             request.headers_mut().insert("dapr-api-token", value);
         }
+        trace::propagate(request.headers_mut());
         Ok(self.transport.send(request).await?)
     }
 

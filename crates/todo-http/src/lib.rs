@@ -9,7 +9,8 @@
 //! Modules: [`router`] (the route table: 404/405, decoded parameters, the
 //! 64 KiB check), [`body`] (reading JSON bodies), [`auth`] (bearer JWTs and
 //! the app token), [`published_keys`] (an external OIDC issuer's key set,
-//! fetched and kept in state), [`respond`] (JSON, problem+json, `OrProblem`),
+//! fetched and kept in state), [`request_log`] (the JSON line per request),
+//! [`respond`] (JSON, problem+json, `OrProblem`),
 //! [`delivery`] (pub/sub replies), [`context`] (the per-request context:
 //! clock, pause), and `spin` (the spin-sdk entry points, wasm only).
 
@@ -18,6 +19,7 @@ pub mod body;
 pub mod context;
 pub mod delivery;
 pub mod published_keys;
+pub mod request_log;
 pub mod respond;
 pub mod router;
 #[cfg(target_arch = "wasm32")]

@@ -19,6 +19,7 @@ use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam
 use todo_core::Problem;
 
 use crate::body::MAX_BODY_BYTES;
+use crate::request_log::RequestInfo;
 use crate::respond::problem;
 use crate::{Request, Response};
 
@@ -28,11 +29,29 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    let response = match buffer_request(incoming).await {
-        Ok(request) => handler(request).await,
-        Err(p) => problem(&p),
+    let started = std::time::Instant::now();
+    let (response, info) = match buffer_request(incoming).await {
+        Ok(request) => {
+            let info = begin(&request);
+            (handler(request).await, Some(info))
+        }
+        Err(p) => (problem(&p), None),
     };
+    let status = response.status().as_u16();
     write_response(out, response).await;
+    if let Some(info) = info {
+        eprintln!("{}", info.line(status, started.elapsed()));
+    }
+}
+
+/// What every request starts with: its trace context becomes the one
+/// outgoing calls carry ([`todo_dapr::trace`]), and what its log line will
+/// say is taken.
+fn begin(request: &Request) -> RequestInfo {
+    todo_dapr::trace::set_current(todo_dapr::trace::TraceContext::from_headers(
+        request.headers(),
+    ));
+    RequestInfo::of(request)
 }
 
 async fn buffer_request(incoming: IncomingRequest) -> Result<Request, Problem> {
@@ -102,9 +121,18 @@ where
     F: FnOnce(Request, Responder) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let responder = Responder { out };
+    let started = std::time::Instant::now();
+    let status = std::rc::Rc::new(std::cell::Cell::new(0));
+    let responder = Responder {
+        out,
+        status: status.clone(),
+    };
     match buffer_request(incoming).await {
-        Ok(request) => handler(request, responder).await,
+        Ok(request) => {
+            let info = begin(&request);
+            handler(request, responder).await;
+            eprintln!("{}", info.line(status.get(), started.elapsed()));
+        }
         Err(p) => responder.respond(problem(&p)).await,
     }
 }
@@ -112,17 +140,21 @@ where
 /// The one answer to an incoming request: buffered, or streamed.
 pub struct Responder {
     out: ResponseOutparam,
+    /// The status answered, for the request's log line.
+    status: std::rc::Rc<std::cell::Cell<u16>>,
 }
 
 impl Responder {
     /// Answers with a complete response.
     pub async fn respond(self, response: Response) {
+        self.status.set(response.status().as_u16());
         write_response(self.out, response).await;
     }
 
     /// Sends `head`'s status and headers now (its body, if any, first) and
     /// returns the sink the rest of the body is written to.
     pub fn stream(self, head: Response) -> BodySink {
+        self.status.set(head.status().as_u16());
         let (parts, body) = head.into_parts();
         BodySink {
             sink: Box::pin(start_response(self.out, &parts)),

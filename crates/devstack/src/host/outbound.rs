@@ -373,15 +373,46 @@ impl WasiHttpHooks for OutboundHooks {
         Box::new(async move {
             checked?;
             tracing::debug!(component = %component, method = %request.method(), uri = %request.uri(), "outbound request");
-            use http_body_util::BodyExt;
-            if request.uri().scheme() == Some(&Scheme::HTTP) {
-                return send_pooled(request, options).await;
+            // Spin's client span for the call, under the instance's context.
+            let parent = request
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let authority = request
+                .uri()
+                .authority()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let mut span = crate::traces::tracer().start(
+                format!("{} {authority}", request.method()),
+                crate::traces::Kind::Client,
+                &component,
+                parent.as_deref(),
+            );
+            span.set("http.url", request.uri());
+            if let Ok(v) = http::HeaderValue::from_str(&span.traceparent()) {
+                request.headers_mut().insert("traceparent", v);
             }
-            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                res.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
-            ))
+            use http_body_util::BodyExt;
+            let sent = if request.uri().scheme() == Some(&Scheme::HTTP) {
+                send_pooled(request, options).await
+            } else {
+                wasmtime_wasi_http::default_send_request(request, options)
+                    .await
+                    .map(|(res, io)| {
+                        (
+                            res.map(BodyExt::boxed_unsync),
+                            Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
+                        )
+                    })
+            };
+            match &sent {
+                Ok((response, _)) => span.set("http.status", response.status().as_u16()),
+                Err(e) => span.set("error", format!("{e:?}")),
+            }
+            span.end();
+            sent
         })
     }
 }

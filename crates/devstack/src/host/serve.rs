@@ -157,6 +157,22 @@ impl Server {
             }
             let uri = req.uri().clone();
             add_spin_headers(req.headers_mut(), &uri, &route, client_addr);
+            // Spin's span for the request, under the caller's context (a
+            // public request starts a trace); the instance sees its own.
+            let parent = req
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let mut trace_span = crate::traces::tracer().start(
+                format!("{} {}", req.method(), route.based_route),
+                crate::traces::Kind::Server,
+                &route.component_id,
+                parent.as_deref(),
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&trace_span.traceparent()) {
+                req.headers_mut().insert("traceparent", v);
+            }
 
             let resp = match self.execute(req, &config).await {
                 Ok(resp) => resp,
@@ -166,6 +182,8 @@ impl Server {
                 }
             };
             tracing::Span::current().record("status", resp.status().as_u16());
+            trace_span.set("http.status", resp.status().as_u16());
+            trace_span.end();
             resp
         }
         .instrument(span)

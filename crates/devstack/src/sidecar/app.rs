@@ -126,17 +126,10 @@ pub fn new_traceparent() -> String {
     format!("00-{:032x}-{:016x}-01", ids.max(1), span)
 }
 
-/// `value` if it is a well-formed W3C `traceparent`.
+/// Whether `value` is a well-formed W3C `traceparent` (see
+/// [`crate::traces::parse_traceparent`]).
 pub fn valid_traceparent(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('-').collect();
-    parts.len() == 4
-        && parts[0].len() == 2
-        && parts[1].len() == 32
-        && parts[2].len() == 16
-        && parts[3].len() == 2
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+    crate::traces::parse_traceparent(value).is_some()
 }
 
 /// Sets `dapr-api-token` when the app has a token.

@@ -48,6 +48,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Resources;
 use crate::store::Store;
+use crate::traces;
 
 pub use app::{AppChannel, AppTarget};
 
@@ -193,6 +194,15 @@ pub(crate) async fn wait_shutdown(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
+/// The building block a sidecar path addresses (`/v1.0/state/…` → `state`).
+fn api_of(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split('/')
+        .nth(1)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("api")
+}
+
 /// A buffered request as handlers see it.
 pub(crate) struct Req {
     pub method: Method,
@@ -257,7 +267,22 @@ async fn handle(ctx: Arc<Ctx>, req: http::Request<Incoming>) -> Result<Resp, Inf
         }
     }
     req.headers.remove("dapr-api-token");
-    Ok(route(&ctx, req).await)
+    // daprd's span for the API call, under the app's context; what the call
+    // causes (a published envelope, an invocation) continues from it.
+    let mut span = traces::tracer().start(
+        format!("dapr {} {}", req.method, api_of(&req.path)),
+        traces::Kind::Server,
+        &ctx.app_id,
+        req.header("traceparent"),
+    );
+    span.set("http.path", &req.path);
+    if let Ok(v) = HeaderValue::from_str(&span.traceparent()) {
+        req.headers.insert("traceparent", v);
+    }
+    let response = route(&ctx, req).await;
+    span.set("http.status", response.status().as_u16());
+    span.end();
+    Ok(response)
 }
 
 fn token_exempt(req: &Req) -> bool {
