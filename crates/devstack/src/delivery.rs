@@ -56,6 +56,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Resources, RetryPolicy, Subscription};
+use crate::metrics::metrics;
 use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
 use crate::store::{now_ms, Delivery, Store};
 use crate::{kafka_partition, worker};
@@ -262,6 +263,7 @@ impl Worker {
                     subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
                     event_id = %event_id, route = %route, attempt, status, elapsed_ms,
                     outcome = "success", "delivery");
+                metrics().delivery(&self.group, "success");
                 if let Err(e) = self.store.ack(delivery.id).await {
                     tracing::error!(group = %self.group, error = %format!("{e:#}"), "ack failed");
                 }
@@ -422,6 +424,7 @@ impl Worker {
                 subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
                 event_id, route, attempt, status, elapsed_ms, reason = %reason,
                 retry_in_ms = delay.as_millis() as u64, outcome = "retry", "delivery");
+            metrics().delivery(&self.group, "retry");
             let at = now + delay.as_millis() as i64;
             if let Err(e) = self
                 .store
@@ -437,6 +440,7 @@ impl Worker {
                 subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
                 event_id, route, attempt, status, elapsed_ms, reason = %reason,
                 dead_letter_topic = %dlq, outcome = "dead-lettered", "delivery");
+            metrics().delivery(&self.group, "dead_letter");
             let why = format!("retries exhausted: {reason}");
             if let Err(e) = self
                 .store
@@ -499,6 +503,14 @@ impl Worker {
             subscription = %self.subscription.name, topic = %msg.topic, seq = msg.seq,
             event_id = event_id.unwrap_or(""), attempt, elapsed_ms, reason = %reason,
             dead_letter_topic = dlq.unwrap_or(""), outcome = label, "delivery");
+        metrics().delivery(
+            &self.group,
+            match (label, dlq.is_some() && record) {
+                (_, true) => "dead_letter",
+                ("dropped", false) => "drop",
+                _ => "skip",
+            },
+        );
         let result = if record {
             self.store
                 .dead_letter(delivery.id, &self.group, msg, dlq, &reason)

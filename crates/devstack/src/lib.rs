@@ -32,7 +32,8 @@
 //!   worker loop (`worker`), with [`schedule`] computing, without I/O, when
 //!   things fire; [`log_retention`] compacts the pub/sub log;
 //! - [`traces`] records the spans of requests, sidecar calls, deliveries
-//!   and job firings, parented by W3C trace context;
+//!   and job firings, parented by W3C trace context; [`metrics`] counts
+//!   them for the gateway's `GET /metrics`;
 //! - [`local_secrets`] makes and keeps the local secrets (JWT key, app
 //!   token) that the `secretstores.local.file` component serves through the
 //!   sidecars' secrets API ([`sidecar::secrets`]).
@@ -47,6 +48,7 @@ pub mod kafka_partition;
 pub mod local_secrets;
 pub mod log_retention;
 pub mod manifest;
+pub mod metrics;
 pub mod multiapp;
 pub mod schedule;
 pub mod scheduler;

@@ -265,7 +265,6 @@ pub fn plan_job(app_id: &str, name: &str, spec: JobSpec, now: DateTime<Utc>) -> 
         attempts: 0,
         revision: 0,
         created_at: now.timestamp_millis(),
-        traceparent: None,
     })
 }
 

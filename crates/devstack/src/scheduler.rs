@@ -14,7 +14,8 @@
 //!   duration, relative to the (second-truncated) creation time;
 //! - a trigger is `POST /job/{name}` to the owning app with
 //!   `Content-Type: application/json` and the raw `data` JSON as body
-//!   (plus `traceparent`, `dapr-api-token`); a 2xx **or 404** reply means
+//!   (plus `dapr-api-token`; no trace context, as daprd's Scheduler streamer
+//!   sends none); a 2xx **or 404** reply means
 //!   delivered; anything else follows the failure policy (default: constant
 //!   1 s, 3 retries; `{"drop":{}}` = none), after which the trigger counts
 //!   as done;
@@ -174,17 +175,23 @@ async fn fire_job(store: &Store, app: &AppTarget, channel: &AppChannel, job: Job
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    // The trigger's span continues the trace the job was scheduled in.
+    // daprd sends a job callback no trace context (its Scheduler streamer
+    // starts no span), so neither does devstack. Our components carry the
+    // context they scheduled under in the job's `data`
+    // (`todo_dapr::trace::attach`); devstack's span of the trigger joins
+    // that trace when it is there.
+    let scheduled_under = job
+        .data
+        .as_ref()
+        .and_then(|d| d.get("traceparent"))
+        .and_then(|t| t.as_str());
     let mut span = crate::traces::tracer().start(
         format!("job {}", job.name),
         crate::traces::Kind::Client,
         &app.app_id,
-        job.traceparent.as_deref(),
+        scheduled_under,
     );
     span.set("job.attempt", job.attempts + 1);
-    if let Ok(v) = HeaderValue::from_str(&span.traceparent()) {
-        headers.insert("traceparent", v);
-    }
     add_app_token(&mut headers, app.app_token.as_deref());
     let body = match &job.data {
         Some(d) => Bytes::from(serde_json::to_vec(d).unwrap_or_default()),
@@ -194,6 +201,7 @@ async fn fire_job(store: &Store, app: &AppTarget, channel: &AppChannel, job: Job
         }
     };
     let path = format!("/job/{}", utf8_percent_encode(&job.name, PATH_SEGMENT));
+    let sent_at = now_ms();
     let started = std::time::Instant::now();
     let result = channel
         .call(app.addr, Method::POST, &path, headers, body, CALL_TIMEOUT)
@@ -204,6 +212,15 @@ async fn fire_job(store: &Store, app: &AppTarget, channel: &AppChannel, job: Job
         Err(e) => span.set("error", format!("{e:#}")),
     }
     span.end();
+    let delivered_now = result
+        .as_ref()
+        .is_ok_and(|r| r.status.is_success() || r.status.as_u16() == 404);
+    let late_ms = u64::try_from(sent_at - job.next_fire_at).unwrap_or(0);
+    crate::metrics::metrics().job_trigger(
+        &app.app_id,
+        delivered_now,
+        Duration::from_millis(late_ms),
+    );
     let attempt = job.attempts + 1;
     let (delivered, status, error) = match &result {
         Ok(r) => {

@@ -224,6 +224,7 @@ impl Stack {
                     components: Some(hosted.clone()),
                     per_component: settings,
                     expose_prefixes: Some(public_prefixes()),
+                    metrics_store: Some(store.clone()),
                     ..ServeOptions::default()
                 },
             )?);
@@ -238,6 +239,7 @@ impl Stack {
                 listener,
                 options.external_apps.clone(),
                 public_prefixes(),
+                Some(store.clone()),
             )?);
         }
 

@@ -3,11 +3,13 @@
 //! sync-relay `.wasm`. devstack records a span per Wasm request, per call
 //! out of an instance, per sidecar API call, per delivery attempt and per
 //! job firing; the components carry the W3C trace context they were called
-//! with onto every Dapr call and the webhook. The create, the three
-//! deliveries it causes (task-events → audit, reminders → notify,
-//! task-updates → sync-relay), the job that fires the reminder and the
-//! webhook call must all be one trace, each span the child of the one that
-//! caused it.
+//! with onto every Dapr call and the webhook, and a job the context it was
+//! scheduled under in its data (daprd sends job callbacks none). The
+//! create, the three deliveries it causes (task-events → audit, reminders →
+//! notify, task-updates → sync-relay), the job that fires the reminder and
+//! the webhook call must all be one trace, each span the child of the one
+//! that caused it. The gateway's `GET /metrics` shows the requests, deliveries,
+//! queue depths and job firings of the same run.
 
 mod e2e_consumers;
 mod e2e_support;
@@ -18,6 +20,20 @@ use devstack::traces::{self, Span};
 use e2e_consumers::*;
 use e2e_support::*;
 use serde_json::json;
+
+/// The value of the sample of `name` whose labels include `labels`, summed
+/// over the samples that match (0 when none does).
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
 
 /// The spans from `span` up to the root, `span` first.
 fn ancestry<'a>(span: &'a Span, by_id: &BTreeMap<&str, &'a Span>) -> Vec<&'a Span> {
@@ -51,6 +67,8 @@ async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace(
         )
         .await;
     assert_eq!(settings.status, 200, "{}", settings.text());
+
+    let metrics_before = env.anonymous().get("/metrics").await.text();
 
     // A plain create, as a browser sends it: no trace context of its own.
     let task = api
@@ -144,21 +162,40 @@ async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace(
         );
     }
 
+    // daprd sends a job callback no trace context; the reminder job carries
+    // the context notify scheduled it under in its data. devstack's span of
+    // the trigger and the firing's work (here: the webhook call) continue
+    // from the request that scheduled it: the reminders delivery.
     let job = find(&format!("job reminder-{task_id}"), "notify");
     let job_chain: Vec<&str> = ancestry(job, &by_id)
         .iter()
         .map(|s| s.name.as_str())
         .collect();
-    // job ← scheduled by notify's sidecar ← … ← the reminders delivery ← … ← the create.
-    assert!(job_chain[1].starts_with("dapr POST jobs"), "{job_chain:?}");
     assert!(
-        job_chain.iter().any(|n| n.starts_with("deliver reminders")),
+        job_chain[1].starts_with("POST /events/notify/"),
+        "{job_chain:?}"
+    );
+    assert!(
+        job_chain[2].starts_with("deliver reminders"),
         "{job_chain:?}"
     );
     assert_eq!(*job_chain.last().unwrap(), root.name);
+    let scheduled_by = job.parent_id.as_deref().unwrap();
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.parent_id.as_deref() == Some(scheduled_by)
+                && s.name.starts_with("dapr POST jobs")
+                || by_id
+                    .get(s.parent_id.as_deref().unwrap_or(""))
+                    .is_some_and(|p| p.parent_id.as_deref() == Some(scheduled_by))
+                    && s.name.starts_with("dapr POST jobs")),
+        "the job was scheduled from that request:\n{}",
+        traces::render(&spans)
+    );
 
-    // The webhook call: notify's request to the receiver, under the job's
-    // callback request, and the receiver saw that call as its parent.
+    // The webhook call: notify's request to the receiver, in the same place
+    // of the trace, and the receiver saw that call as its parent.
     let call = by_id.get(webhook_parent.as_str()).unwrap_or_else(|| {
         panic!(
             "the webhook's parent is not in the trace:\n{}",
@@ -167,13 +204,59 @@ async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace(
     });
     assert_eq!(call.app, "notify");
     assert!(call.name.starts_with("POST 127.0.0.1:"), "{}", call.name);
-    let call_chain = ancestry(call, &by_id);
+    assert_eq!(call.parent_id.as_deref(), Some(scheduled_by));
+
+    // The gateway's metrics moved with what happened.
+    let metrics = env.anonymous().get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let metrics = metrics.text();
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        sample(&metrics, name, labels) - sample(&metrics_before, name, labels)
+    };
+    let create = [
+        ("app", "task-api"),
+        ("route", "/api/tasks/..."),
+        ("status", "201"),
+    ];
     assert!(
-        call_chain[1].name.starts_with("POST /job/"),
-        "{:?}",
-        call_chain[1].name
+        moved("devstack_requests_total", &create) >= 1.0,
+        "{metrics}"
     );
-    assert_eq!(call_chain[2].span_id, job.span_id);
+    assert!(moved("devstack_request_duration_seconds_count", &create[..2]) >= 1.0);
+    for group in [
+        "audit/audit-task-events",
+        "notify/notify-reminders",
+        "sync-relay/sync-relay-task-updates",
+    ] {
+        let delivered = [("subscription", group), ("outcome", "success")];
+        assert!(
+            moved("devstack_deliveries_total", &delivered) >= 1.0,
+            "{group}: {metrics}"
+        );
+        assert!(
+            metrics.contains(&format!(
+                "devstack_pending_deliveries{{subscription=\"{group}\"}}"
+            )),
+            "{group}'s queue depth: {metrics}"
+        );
+    }
+    let fired = [("app", "notify"), ("outcome", "delivered")];
+    assert!(
+        moved("devstack_job_triggers_total", &fired) >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        moved("devstack_job_lateness_seconds_count", &[]) >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "devstack_store_bytes", &[]) > 0.0,
+        "{metrics}"
+    );
 
     hooks.stop();
     env.shutdown().await;

@@ -94,7 +94,11 @@ pub fn parse_cloud_event<D: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
 /// Parses a job callback (`POST /job/{name}`): Dapr sends the job's `data`
 /// as the raw JSON body (not wrapped). Unparseable → [`DeliveryError::BadData`].
 pub fn parse_job_data<D: serde::de::DeserializeOwned>(body: &[u8]) -> Result<D, DeliveryError> {
-    serde_json::from_slice(body).map_err(|e| DeliveryError::BadData(e.to_string()))
+    let mut data: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| DeliveryError::BadData(e.to_string()))?;
+    // The context the job was scheduled under continues here.
+    crate::trace::adopt(&mut data);
+    serde_json::from_value(data).map_err(|e| DeliveryError::BadData(e.to_string()))
 }
 
 /// The job name of a job callback path `/job/{name}` (percent-decoded), or

@@ -311,7 +311,11 @@ impl<T: Transport> DaprClient<T> {
                 "job {name:?} needs a schedule or a dueTime"
             )));
         }
-        let req = request::post_json(&job_path(name)?, job)?;
+        // The job carries the context it is scheduled under (see
+        // `trace::attach`: daprd sends its callback none).
+        let mut job = job.clone();
+        crate::trace::attach(&mut job.data);
+        let req = request::post_json(&job_path(name)?, &job)?;
         let response = self.send(req).await?;
         if response.status().is_success() {
             return Ok(());

@@ -87,6 +87,50 @@ fn valid_traceparent(value: &str) -> bool {
         && hex(flags, 2)
 }
 
+/// The members of a job's `data` object that carry the context it was
+/// scheduled under. daprd sends a job callback no trace context (its
+/// Scheduler streamer starts no span), so a job carries its own: attached
+/// when scheduled ([`attach`], by `DaprClient::schedule_job`) and adopted
+/// when it fires ([`adopt`], by `inbound::parse_job_data`), so a reminder's
+/// webhook is in the trace of the change that set the reminder.
+const DATA_TRACEPARENT: &str = "traceparent";
+const DATA_TRACESTATE: &str = "tracestate";
+
+/// Adds the current context to a job's `data` object (nothing else is touched).
+pub fn attach(data: &mut serde_json::Value) {
+    let (Some(context), Some(object)) = (current(), data.as_object_mut()) else {
+        return;
+    };
+    object.insert(DATA_TRACEPARENT.into(), context.traceparent.clone().into());
+    if let Some(state) = &context.tracestate {
+        object.insert(DATA_TRACESTATE.into(), state.clone().into());
+    }
+}
+
+/// Takes the context [`attach`] put into a job's `data` out of it and makes
+/// it current. It wins over a context the callback request carries: daprd
+/// sends job callbacks none, so one there was started by the runtime for
+/// this request and knows nothing of the job's cause.
+pub fn adopt(data: &mut serde_json::Value) {
+    let Some(object) = data.as_object_mut() else {
+        return;
+    };
+    let traceparent = object.remove(DATA_TRACEPARENT);
+    let tracestate = object.remove(DATA_TRACESTATE);
+    if traceparent.is_none() {
+        return;
+    }
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [("traceparent", traceparent), ("tracestate", tracestate)] {
+        if let Some(v) = value.as_ref().and_then(|v| v.as_str()) {
+            if let Ok(v) = http::HeaderValue::from_str(v) {
+                headers.insert(name, v);
+            }
+        }
+    }
+    set_current(TraceContext::from_headers(&headers));
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<TraceContext>> = const { RefCell::new(None) };
 }
@@ -155,6 +199,43 @@ mod tests {
         // A later version may carry more fields.
         let later = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever";
         assert!(TraceContext::from_headers(&headers(&[("traceparent", later)])).is_some());
+    }
+
+    #[test]
+    fn a_job_carries_its_context_in_its_data_and_the_firing_adopts_it() {
+        set_current(TraceContext::from_headers(&headers(&[(
+            "traceparent",
+            GOOD,
+        )])));
+        let mut data = serde_json::json!({"taskId": "t"});
+        attach(&mut data);
+        assert_eq!(data["traceparent"], GOOD);
+        set_current(None);
+        adopt(&mut data);
+        assert_eq!(
+            data,
+            serde_json::json!({"taskId": "t"}),
+            "the fields are taken out"
+        );
+        assert_eq!(
+            current().unwrap().trace_id(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        // The job's context wins over one the runtime started; data
+        // without one leaves the current context alone.
+        let mut data = serde_json::json!({"traceparent": "00-11111111111111111111111111111111-2222222222222222-01"});
+        adopt(&mut data);
+        assert_eq!(
+            current().unwrap().trace_id(),
+            "11111111111111111111111111111111"
+        );
+        assert_eq!(data, serde_json::json!({}));
+        adopt(&mut serde_json::json!({"taskId": "t"}));
+        assert_eq!(
+            current().unwrap().trace_id(),
+            "11111111111111111111111111111111"
+        );
+        set_current(None);
     }
 
     #[test]

@@ -26,7 +26,9 @@ impl RequestInfo {
             route: header(request, "spin-matched-route")
                 .unwrap_or("unmatched")
                 .to_string(),
-            trace_id: todo_dapr::trace::TraceContext::from_headers(request.headers())
+            // The context the request is handled in (a job's comes from its data).
+            trace_id: todo_dapr::trace::current()
+                .or_else(|| todo_dapr::trace::TraceContext::from_headers(request.headers()))
                 .map(|c| c.trace_id().to_string()),
         }
     }

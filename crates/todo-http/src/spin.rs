@@ -51,6 +51,12 @@ fn begin(request: &Request) -> RequestInfo {
     todo_dapr::trace::set_current(todo_dapr::trace::TraceContext::from_headers(
         request.headers(),
     ));
+    // A job callback comes without a context of its cause; the job carries it.
+    if request.uri().path().starts_with("/job/") {
+        if let Ok(mut data) = serde_json::from_slice(request.body()) {
+            todo_dapr::trace::adopt(&mut data);
+        }
+    }
     RequestInfo::of(request)
 }
 

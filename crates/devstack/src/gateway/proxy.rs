@@ -4,7 +4,8 @@
 //! listener of the component that owns it, streaming both bodies (SSE works).
 //! Like `spin up` (and devstack's hosted gateway) it answers
 //! `/.well-known/spin/health` itself, so tools that wait for a Spin listener
-//! (scripts, `loadgen`) can wait for this one.
+//! (scripts, `loadgen`) can wait for this one. `GET /metrics` answers
+//! devstack's metrics ([`crate::metrics`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::host::routes::Router;
 use crate::manifest::Manifest;
+use crate::store::Store;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -35,6 +37,8 @@ struct Proxy {
     upstreams: BTreeMap<String, SocketAddr>,
     expose_prefixes: Vec<String>,
     client: Client<HttpConnector, Incoming>,
+    /// The sidecars' store, for `GET /metrics`.
+    metrics_store: Option<Store>,
 }
 
 /// Serves the gateway on `listener`: paths under `expose_prefixes` are routed
@@ -45,6 +49,7 @@ pub fn serve(
     listener: TcpListener,
     upstreams: BTreeMap<String, SocketAddr>,
     expose_prefixes: Vec<String>,
+    metrics_store: Option<Store>,
 ) -> Result<JoinHandle<()>> {
     let triggers = manifest.http_triggers.iter().filter(|t| match &t.route {
         crate::manifest::Route::Path(raw) => super::may_expose(raw, &expose_prefixes),
@@ -56,6 +61,7 @@ pub fn serve(
         upstreams,
         expose_prefixes,
         client: Client::builder(TokioExecutor::new()).build(connector()),
+        metrics_store,
     });
     // The proxy runs on a thread of its own with a single-threaded runtime:
     // a forwarded request then wakes only tasks on that thread (server
@@ -133,6 +139,19 @@ impl Proxy {
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("text/plain"),
+            );
+            return response;
+        }
+        if let Some(store) = self.metrics_store.as_ref().filter(|_| path == "/metrics") {
+            let text = crate::metrics::metrics().render(store).await;
+            let mut response = Response::new(
+                Full::new(Bytes::from(text))
+                    .map_err(|never| match never {})
+                    .boxed(),
+            );
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
             );
             return response;
         }

@@ -88,6 +88,9 @@ pub struct ServeOptions {
     /// When set, only request paths starting with one of these prefixes are
     /// routed (others get 404), like an ingress exposing only `/api/`.
     pub expose_prefixes: Option<Vec<String>>,
+    /// When set (the gateway), `GET /metrics` answers devstack's metrics
+    /// ([`crate::metrics`]), with queue depths and size from this store.
+    pub metrics_store: Option<crate::store::Store>,
 }
 
 /// Env and variables for one component.
@@ -323,6 +326,7 @@ impl Host {
             configs,
             local_addr,
             expose_prefixes: opts.expose_prefixes,
+            metrics_store: opts.metrics_store,
         });
         Ok(tokio::spawn(server.run(listener)))
     }

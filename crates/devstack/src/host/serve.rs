@@ -48,6 +48,8 @@ pub(crate) struct Server {
     pub(crate) local_addr: SocketAddr,
     /// When set, only these paths are routed ([`crate::gateway::is_exposed`]).
     pub(crate) expose_prefixes: Option<Vec<String>>,
+    /// The gateway's store, for `GET /metrics`.
+    pub(crate) metrics_store: Option<crate::store::Store>,
 }
 
 impl Server {
@@ -115,6 +117,17 @@ impl Server {
             };
         }
 
+        if let Some(store) = self.metrics_store.as_ref().filter(|_| path == "/metrics") {
+            let mut resp = text(
+                StatusCode::OK,
+                &crate::metrics::metrics().render(store).await,
+            );
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+            );
+            return resp;
+        }
         if let Some(prefixes) = &self.expose_prefixes {
             if !crate::gateway::is_exposed(&path, prefixes) {
                 return empty(StatusCode::NOT_FOUND);
@@ -164,6 +177,7 @@ impl Server {
                 .get("traceparent")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let started = Instant::now();
             let mut trace_span = crate::traces::tracer().start(
                 format!("{} {}", req.method(), route.based_route),
                 crate::traces::Kind::Server,
@@ -184,6 +198,12 @@ impl Server {
             tracing::Span::current().record("status", resp.status().as_u16());
             trace_span.set("http.status", resp.status().as_u16());
             trace_span.end();
+            crate::metrics::metrics().request(
+                &route.component_id,
+                &route.based_route,
+                resp.status().as_u16(),
+                started.elapsed(),
+            );
             resp
         }
         .instrument(span)

@@ -151,11 +151,6 @@ pub(crate) async fn schedule(ctx: &Ctx, name: &str, req: &Req) -> Resp {
             )
         }
     };
-    // Firings continue the trace the job was scheduled in.
-    let job = crate::store::JobRecord {
-        traceparent: req.header("traceparent").map(str::to_string),
-        ..job
-    };
     match ctx.store.job_put(job, overwrite).await {
         Ok(true) => {
             tracing::debug!(app_id = %ctx.app_id, job = name, "job scheduled");

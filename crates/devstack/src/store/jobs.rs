@@ -28,8 +28,8 @@ impl Store {
                 tx.execute(
                     "INSERT OR REPLACE INTO jobs (app_id, name, schedule, due_time, repeats, ttl, data,
                         failure_policy, begin_at, begin_is_due, expires_at, next_fire_at, last_fire_at,
-                        count, attempts, revision, created_at, traceparent)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, 0, 0, ?13, ?14, ?15)",
+                        count, attempts, revision, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, 0, 0, ?13, ?14)",
                     params![
                         job.app_id,
                         job.name,
@@ -45,7 +45,6 @@ impl Store {
                         job.next_fire_at,
                         revision,
                         job.created_at,
-                        job.traceparent,
                     ],
                 )?;
                 tx.commit()?;
@@ -192,9 +191,6 @@ pub struct JobRecord {
     pub attempts: u32,
     pub revision: i64,
     pub created_at: i64,
-    /// The trace context the job was scheduled under: its firings continue
-    /// that trace (architecture §9).
-    pub traceparent: Option<String>,
 }
 
 /// What happened after a trigger.
@@ -211,8 +207,7 @@ pub enum JobUpdate {
 }
 
 const JOB_SELECT: &str = "SELECT app_id, name, schedule, due_time, repeats, ttl, data, failure_policy,
-    begin_at, begin_is_due, expires_at, next_fire_at, last_fire_at, count, attempts, revision, created_at,
-    traceparent
+    begin_at, begin_is_due, expires_at, next_fire_at, last_fire_at, count, attempts, revision, created_at
     FROM jobs";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
@@ -236,6 +231,5 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         attempts: r.get::<_, i64>(14)? as u32,
         revision: r.get(15)?,
         created_at: r.get(16)?,
-        traceparent: r.get(17)?,
     })
 }

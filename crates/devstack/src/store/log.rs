@@ -176,6 +176,22 @@ impl Store {
         .await
     }
 
+    /// Every consumer group (those with nothing pending included) and how
+    /// many deliveries it has pending.
+    pub async fn pending_by_group(&self) -> Result<Vec<(String, u64)>> {
+        self.run(|conn| {
+            // `consumer_offsets` is keyed `group \0 pubsub \0 topic`.
+            let mut stmt = conn.prepare(
+                "SELECT g, (SELECT COUNT(*) FROM deliveries d WHERE d.group_id = g)
+                 FROM (SELECT DISTINCT substr(group_id, 1, instr(group_id, char(0)) - 1) AS g
+                       FROM consumer_offsets)",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
     /// Number of pending deliveries of `group` (for tests and metadata).
     pub async fn pending_deliveries(&self, group: &str) -> Result<usize> {
         let group = group.to_string();

@@ -67,6 +67,14 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     conn: Mutex<Connection>,
     /// Bumped after every commit that may create work (a publish, a job
@@ -75,8 +83,7 @@ struct Inner {
     path: Option<PathBuf>,
 }
 
-/// 2: `jobs.traceparent` (migrated from 1 by adding the column).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS state (
@@ -142,7 +149,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts       INTEGER NOT NULL DEFAULT 0,
     revision       INTEGER NOT NULL,
     created_at     INTEGER NOT NULL,
-    traceparent    TEXT,
     PRIMARY KEY (app_id, name)
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (app_id, next_fire_at);
@@ -192,10 +198,6 @@ impl Store {
             );
         }
         conn.execute_batch(SCHEMA).context("creating schema")?;
-        if version == 1 {
-            conn.execute_batch("ALTER TABLE jobs ADD COLUMN traceparent TEXT")
-                .context("migrating the schema from version 1")?;
-        }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let (changes, _) = watch::channel(0);
         Ok(Store {
@@ -254,52 +256,5 @@ impl Store {
             ))
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A database written by a devstack of schema version 1 (no
-    /// `jobs.traceparent`) opens, gains the column and keeps its jobs.
-    #[tokio::test]
-    async fn a_version_1_database_is_migrated() {
-        let dir = std::env::temp_dir().join(format!("devstack-migrate-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("v1.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            let v1 = SCHEMA.replace("    traceparent    TEXT,\n", "");
-            assert_ne!(v1, SCHEMA, "the v1 schema lacks the column");
-            conn.execute_batch(&v1).unwrap();
-            conn.execute_batch(
-                "INSERT INTO jobs (app_id, name, failure_policy, begin_at, begin_is_due,
-                    next_fire_at, revision, created_at)
-                 VALUES ('notify', 'reminder-1', '{}', 1, 1, 1, 1, 1)",
-            )
-            .unwrap();
-            conn.pragma_update(None, "user_version", 1).unwrap();
-        }
-        let store = Store::open(Some(&path)).unwrap();
-        let kept = store
-            .job_get("notify", "reminder-1")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(kept.traceparent, None);
-        let traced = JobRecord {
-            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
-            ..kept
-        };
-        store.job_put(traced.clone(), true).await.unwrap();
-        let again = store
-            .job_get("notify", "reminder-1")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(again.traceparent, traced.traceparent);
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
