@@ -114,6 +114,9 @@ pub struct Stack {
 impl Stack {
     /// Starts everything; returns once every listener accepts connections.
     pub async fn start(options: StackOptions) -> Result<Stack> {
+        if let Some(url) = crate::traces::otlp::endpoint_from_env() {
+            crate::traces::otlp::start(url);
+        }
         let resources = Arc::new(load_resources(&options)?);
         let store = Store::open(options.store.as_deref())?;
         let host = if options.apps.as_ref().is_some_and(|apps| apps.is_empty()) {
