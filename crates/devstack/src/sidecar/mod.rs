@@ -105,6 +105,26 @@ pub(crate) struct Ctx {
     pub breakers: resilient::Breakers,
 }
 
+impl Ctx {
+    /// Runs `attempt` — a call of this app to its `component` (a state
+    /// store, a pubsub) — under that component's outbound Resiliency policy
+    /// ([`resilient::run`]).
+    pub(crate) async fn outbound<T, E, F, Fut>(
+        &self,
+        component: &str,
+        permanent: impl Fn(&E) -> bool,
+        error: impl Fn(&str) -> E,
+        attempt: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let policy = self.resources.outbound_policy(&self.app_id, component);
+        resilient::run(&policy, &self.breakers, permanent, error, attempt).await
+    }
+}
+
 /// Starts the sidecar: the HTTP API on `listener`, plus the delivery
 /// workers, job scheduler and cron bindings of `app_id`. The handle
 /// completes after shutdown, once everything has stopped.

@@ -29,7 +29,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::app::{new_traceparent, valid_traceparent};
-use super::{api_error, empty, kit_error, resilient, Ctx, Req, Resp};
+use super::{api_error, empty, kit_error, Ctx, Req, Resp};
 use crate::store::NewMessage;
 
 pub const CLOUDEVENTS_CONTENT_TYPE: &str = "application/cloudevents+json";
@@ -122,8 +122,7 @@ pub(crate) async fn publish(ctx: &Ctx, pubsub: &str, topic: &str, req: &Req) -> 
     };
     // The outbound policy of the pubsub wraps the broker call (daprd's
     // `publisher.Publish`), the unknown-topic refusal included.
-    let policy = ctx.resources.outbound_policy(&ctx.app_id, pubsub);
-    let published = resilient::run(&policy, &ctx.breakers, |_| false, str::to_string, || {
+    let published = ctx.outbound(pubsub, |_| false, str::to_string, || {
         let msg = msg.clone();
         async move {
             if !ctx.resources.topic_exists(topic) {

@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{api_error, data_response, empty, json_response, kit_error, resilient, Ctx, Req, Resp};
+use super::{api_error, data_response, empty, json_response, kit_error, Ctx, Req, Resp};
 use crate::config::Component;
 use crate::store::{now_ms, StateEntry, StateError, StateOp};
 
@@ -147,15 +147,14 @@ pub(crate) async fn get(ctx: &Ctx, store_name: &str, key: &str, _req: &Req) -> R
         Ok(k) => k,
         Err(r) => return r,
     };
-    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
-    let found = resilient::run(
-        &policy,
-        &ctx.breakers,
-        |_| false,
-        failed,
-        || ctx.store.state_get(&store.name, &full),
-    )
-    .await;
+    let found = ctx
+        .outbound(
+            &store.name,
+            |_| false,
+            failed,
+            || ctx.store.state_get(&store.name, &full),
+        )
+        .await;
     match found {
         Ok(None) => empty(204),
         Ok(Some(entry)) => {
@@ -356,18 +355,17 @@ pub(crate) async fn save(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
             Err(e) => return save_error(store_name, e),
         }
     }
-    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let mut failure: Option<StateError> = None;
     for op in ops {
         // A save's ETag mismatch is permanent (`pkg/components/state/bulk.go`).
-        let applied = resilient::run(
-            &policy,
-            &ctx.breakers,
-            |e| matches!(e, StateError::EtagMismatch(_)),
-            state_failed,
-            || ctx.store.state_apply(&store.name, vec![op.clone()]),
-        )
-        .await;
+        let applied = ctx
+            .outbound(
+                &store.name,
+                |e| matches!(e, StateError::EtagMismatch(_)),
+                state_failed,
+                || ctx.store.state_apply(&store.name, vec![op.clone()]),
+            )
+            .await;
         if let Err(e) = applied {
             let rank = |e: &StateError| match e {
                 StateError::EtagMismatch(_) => 0,
@@ -412,15 +410,14 @@ pub(crate) async fn delete(ctx: &Ctx, store_name: &str, key: &str, req: &Req) ->
         .filter(|e| !e.is_empty());
     let op = StateOp::Delete { key: full, etag };
     // Retried even on an ETag mismatch, as daprd's `onDeleteState` does.
-    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
-    let deleted = resilient::run(
-        &policy,
-        &ctx.breakers,
-        |_| false,
-        state_failed,
-        || ctx.store.state_apply(&store.name, vec![op.clone()]),
-    )
-    .await;
+    let deleted = ctx
+        .outbound(
+            &store.name,
+            |_| false,
+            state_failed,
+            || ctx.store.state_apply(&store.name, vec![op.clone()]),
+        )
+        .await;
     match deleted {
         Ok(()) => empty(204),
         Err(e) => {
@@ -473,15 +470,14 @@ pub(crate) async fn bulk_get(ctx: &Ctx, store_name: &str, req: &Req) -> Resp {
             Err(r) => return r,
         }
     }
-    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
-    let found = resilient::run(
-        &policy,
-        &ctx.breakers,
-        |_| false,
-        failed,
-        || ctx.store.state_bulk_get(&store.name, full.clone()),
-    )
-    .await;
+    let found = ctx
+        .outbound(
+            &store.name,
+            |_| false,
+            failed,
+            || ctx.store.state_bulk_get(&store.name, full.clone()),
+        )
+        .await;
     match found {
         // daprd answers with `GetOriginalStateKey` of the stored key, which is
         // the requested key: a valid key holds no `||`.
@@ -603,13 +599,11 @@ pub(crate) async fn transaction(ctx: &Ctx, store_name: &str, req: &Req) -> Resp 
         }
     }
     // Retried even on an ETag mismatch, as daprd's `onPostStateTransaction`.
-    let policy = ctx.resources.outbound_policy(&ctx.app_id, &store.name);
     let result = match deferred_error {
         Some(e) => Err(e),
         None => {
-            resilient::run(
-                &policy,
-                &ctx.breakers,
+            ctx.outbound(
+                &store.name,
                 |_| false,
                 state_failed,
                 || ctx.store.state_apply(&store.name, ops.clone()),
