@@ -10,13 +10,17 @@
 //!    semantics), core kinds against a hand-written subset schema;
 //! 3. [`rules`] checks the project's deployment rules (SpinApp annotations,
 //!    scoping, dead-letter topics, ingress only on /api, …);
-//! 4. [`dapr_run`] checks `dapr.yaml` against spin.toml and the resources.
+//! 4. [`dapr_run`] checks `dapr.yaml` against spin.toml and the resources;
+//! 5. [`observability`] checks the Prometheus alert rules (fields, runbook
+//!    anchors, metric names against `known-metrics.txt`), the YAML embedded
+//!    in ConfigMaps and the Configurations' trace exporter.
 //!
 //! [`check_repository`] runs all of it; `cargo test -p k8s-check` and
 //! `cargo run -p k8s-check -- check` call it.
 
 pub mod dapr_run;
 pub mod kustomize;
+pub mod observability;
 pub mod patch;
 pub mod rules;
 pub mod schema;
@@ -117,9 +121,13 @@ pub fn check_repository(repo: &Path, schemas: &CrdSchemas) -> Result<Report> {
                     rr.problems.extend(schemas.validate(o));
                 }
                 rr.problems.extend(rules::check_objects(&objects));
+                rr.problems
+                    .extend(observability::check_objects(&objects, repo));
                 if deployable {
                     rr.problems
                         .extend(rules::check_deployable(&objects, &facts));
+                    rr.problems
+                        .extend(observability::check_deployable(&objects, repo));
                 }
                 rr.objects = objects;
             }
