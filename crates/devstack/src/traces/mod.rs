@@ -19,7 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How many finished spans are kept.
-pub const KEPT: usize = 20_000;
+pub const KEPT: usize = 4_096;
 
 /// A finished span.
 #[derive(Debug, Clone, PartialEq)]
