@@ -7,8 +7,9 @@
 //! - `devstack_deliveries_total{subscription,outcome}` (`success`, `retry`,
 //!   `drop`, `dead_letter`) and `devstack_dead_letters_total{subscription}`:
 //!   every delivery attempt's outcome, per consumer group;
-//! - `devstack_pending_deliveries{subscription}`: the queue a consumer group
-//!   still has to work through (read from the store at each scrape);
+//! - `devstack_pending_deliveries{subscription,topic}`: the queue a consumer
+//!   group still has to work through on a topic (read from the store at each
+//!   scrape);
 //! - `devstack_job_triggers_total{app,outcome}` and
 //!   `devstack_job_lateness_seconds`: job callbacks and how late each was
 //!   sent after its scheduled time;
@@ -164,9 +165,9 @@ impl Metrics {
     /// The OpenMetrics text, with the store's queue depths and size read now.
     pub async fn render(&self, store: &Store) -> String {
         if let Ok(depths) = store.pending_by_group().await {
-            for (group, depth) in depths {
+            for (group, topic, depth) in depths {
                 self.pending
-                    .get_or_create(&vec![("subscription", group)])
+                    .get_or_create(&vec![("subscription", group), ("topic", topic)])
                     .set(i64::try_from(depth).unwrap_or(i64::MAX));
             }
         }

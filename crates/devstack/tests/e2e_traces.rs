@@ -227,10 +227,10 @@ async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace(
         "{metrics}"
     );
     assert!(moved("devstack_request_duration_seconds_count", &create[..2]) >= 1.0);
-    for group in [
-        "audit/audit-task-events",
-        "notify/notify-reminders",
-        "sync-relay/sync-relay-task-updates",
+    for (group, topic) in [
+        ("audit/audit-task-events", "task-events"),
+        ("notify/notify-reminders", "reminders"),
+        ("sync-relay/sync-relay-task-updates", "task-updates"),
     ] {
         let delivered = [("subscription", group), ("outcome", "success")];
         assert!(
@@ -239,7 +239,7 @@ async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace(
         );
         assert!(
             metrics.contains(&format!(
-                "devstack_pending_deliveries{{subscription=\"{group}\"}}"
+                "devstack_pending_deliveries{{subscription=\"{group}\",topic=\"{topic}\"}}"
             )),
             "{group}'s queue depth: {metrics}"
         );

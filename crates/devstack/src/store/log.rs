@@ -176,18 +176,29 @@ impl Store {
         .await
     }
 
-    /// Every consumer group (those with nothing pending included) and how
-    /// many deliveries it has pending.
-    pub async fn pending_by_group(&self) -> Result<Vec<(String, u64)>> {
+    /// Every consumer group with the topic it reads (those with nothing
+    /// pending included) and how many deliveries it has pending.
+    pub async fn pending_by_group(&self) -> Result<Vec<(String, String, u64)>> {
         self.run(|conn| {
             // `consumer_offsets` is keyed `group \0 pubsub \0 topic`.
-            let mut stmt = conn.prepare(
-                "SELECT g, (SELECT COUNT(*) FROM deliveries d WHERE d.group_id = g)
-                 FROM (SELECT DISTINCT substr(group_id, 1, instr(group_id, char(0)) - 1) AS g
-                       FROM consumer_offsets)",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut stmt = conn.prepare("SELECT group_id FROM consumer_offsets")?;
+            let keys = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut count =
+                conn.prepare_cached("SELECT COUNT(*) FROM deliveries WHERE group_id = ?1")?;
+            let mut out = Vec::new();
+            for key in keys {
+                let mut parts = key.split('\0');
+                let (Some(group), Some(_pubsub), Some(topic)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let n: i64 = count.query_row(params![group], |r| r.get(0))?;
+                out.push((group.to_string(), topic.to_string(), n as u64));
+            }
+            Ok(out)
         })
         .await
     }
