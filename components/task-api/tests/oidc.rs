@@ -17,6 +17,22 @@ use todo_dapr::DaprClient;
 const JWKS_URL: &str = "https://issuer.test/.well-known/jwks.json";
 const CACHE_KEY: &str = "oidc-jwks/https%3A%2F%2Fissuer.test%2F.well-known%2Fjwks.json";
 
+/// task-api's configuration trusting the fake issuer's key set.
+fn trusting_the_issuer() -> Config {
+    Config {
+        state_store: STORE.into(),
+        pubsub: "kafka-pubsub".into(),
+        auth: todo_http::auth::AuthConfig {
+            issuer: Some(ISSUER.into()),
+            audience: Some(AUDIENCE.into()),
+            jwks_url: Some(JWKS_URL.into()),
+            state_store: STORE.into(),
+            ..auth_config()
+        },
+        pause: Box::new(|_| Box::pin(async {})),
+    }
+}
+
 struct Issuer {
     h: Harness,
     clock: Clock,
@@ -28,19 +44,7 @@ impl Issuer {
     fn start(keys: &[Key], cache_control: &str) -> Issuer {
         let dapr = sidecar();
         let clock = Clock::at(t0());
-        let config = Config {
-            state_store: STORE.into(),
-            pubsub: "kafka-pubsub".into(),
-            auth: todo_http::auth::AuthConfig {
-                issuer: Some(ISSUER.into()),
-                audience: Some(AUDIENCE.into()),
-                jwks_url: Some(JWKS_URL.into()),
-                state_store: STORE.into(),
-                ..auth_config()
-            },
-            pause: Box::new(|_| Box::pin(async {})),
-        };
-        let ctx = Ctx::new(client(&dapr), config, clock.reader());
+        let ctx = Ctx::new(client(&dapr), trusting_the_issuer(), clock.reader());
         let issuer = Issuer {
             h: Harness { dapr, ctx },
             clock,
@@ -364,21 +368,9 @@ fn an_unreachable_issuer_is_a_503_and_an_incomplete_configuration_a_500() {
 fn the_sidecar_api_token_is_never_sent_to_the_issuer() {
     let dapr: FakeDapr = sidecar();
     dapr.require_api_token("sidecar-secret");
-    let config = Config {
-        state_store: STORE.into(),
-        pubsub: "kafka-pubsub".into(),
-        auth: todo_http::auth::AuthConfig {
-            issuer: Some(ISSUER.into()),
-            audience: Some(AUDIENCE.into()),
-            jwks_url: Some(JWKS_URL.into()),
-            state_store: STORE.into(),
-            ..auth_config()
-        },
-        pause: Box::new(|_| Box::pin(async {})),
-    };
     let ctx = Ctx::new(
         DaprClient::new(dapr.clone(), Some("sidecar-secret".into())),
-        config,
+        trusting_the_issuer(),
         fixed_clock(),
     );
     let h = Harness { dapr, ctx };

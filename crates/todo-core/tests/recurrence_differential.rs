@@ -22,31 +22,12 @@ use todo_core::rrule_syntax::{parse, Freq, Recur, Until};
 use todo_core::{Priority, Recurrence, RecurrenceFrom, Status, Task};
 use uuid::Uuid;
 
+mod support;
+use support::Rng;
+
 /// How many dates each side expands.
 const N: usize = 8;
 const RULES: usize = 1200;
-
-/// A small deterministic generator (64-bit LCG), so a failure names a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 const ZONES: &[&str] = &[
     "Europe/Berlin",

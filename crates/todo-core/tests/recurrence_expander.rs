@@ -12,37 +12,20 @@ use rrule::RRuleSet;
 use todo_core::recurrence::preview;
 use todo_core::rrule_syntax::{parse, Freq, Recur};
 
+mod support;
+use support::Rng;
+
 const N: usize = 10;
 const RULES: usize = 1000;
 
-/// A small deterministic generator (64-bit LCG), so a failure names a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-    fn list(&mut self, items: &[&str], max: usize) -> String {
-        let n = 1 + self.below(max);
-        let picked: Vec<&str> = (0..n).map(|_| *self.pick(items)).collect();
-        picked.join(",")
-    }
-}
-
 const DAYS: &[&str] = &["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+/// 1..=`max` picks from `items`, repeats kept, comma-joined.
+fn list(rng: &mut Rng, items: &[&str], max: usize) -> String {
+    let n = 1 + rng.below(max);
+    let picked: Vec<&str> = (0..n).map(|_| *rng.pick(items)).collect();
+    picked.join(",")
+}
 
 /// One rule with at most two day parts. Rules that never match are rare on
 /// purpose: each costs both sides 100,000 periods (so BYMONTH only where
@@ -58,12 +41,12 @@ fn rule(rng: &mut Rng, start_day: u32) -> String {
     let mut day_parts = 0;
     if matches!(freq, "YEARLY" | "HOURLY") && rng.chance(20) {
         let days = ["1", "59", "60", "100", "365", "366", "-1", "-306", "-366"];
-        parts.push(format!("BYYEARDAY={}", rng.list(&days, 2)));
+        parts.push(format!("BYYEARDAY={}", list(rng, &days, 2)));
         day_parts += 1;
     }
     if freq != "WEEKLY" && day_parts == 0 && rng.chance(30) {
         let days = ["1", "15", "28", "29", "30", "31", "-1", "-7", "-31"];
-        parts.push(format!("BYMONTHDAY={}", rng.list(&days, 2)));
+        parts.push(format!("BYMONTHDAY={}", list(rng, &days, 2)));
         day_parts += 1;
     }
     let by_year_day = day_parts > 0 && !parts.iter().any(|p| p.starts_with("BYMONTHDAY"));
@@ -73,7 +56,7 @@ fn rule(rng: &mut Rng, start_day: u32) -> String {
         && (day_parts > 0 || start_day <= 28 || !matches!(freq, "YEARLY" | "MONTHLY"));
     if by_month {
         let months = ["1", "2", "3", "6", "7", "9", "12"];
-        parts.push(format!("BYMONTH={}", rng.list(&months, 3)));
+        parts.push(format!("BYMONTH={}", list(rng, &months, 3)));
         day_parts += 1;
     }
     if day_parts < 2 && rng.chance(45) {
@@ -101,17 +84,17 @@ fn rule(rng: &mut Rng, start_day: u32) -> String {
     if rng.chance(25) {
         parts.push(format!(
             "BYHOUR={}",
-            rng.list(&["0", "5", "9", "12", "23"], 2)
+            list(rng, &["0", "5", "9", "12", "23"], 2)
         ));
     }
     if rng.chance(20) {
         parts.push(format!(
             "BYMINUTE={}",
-            rng.list(&["0", "15", "30", "59"], 2)
+            list(rng, &["0", "15", "30", "59"], 2)
         ));
     }
     if rng.chance(10) {
-        parts.push(format!("BYSECOND={}", rng.list(&["0", "30", "59"], 2)));
+        parts.push(format!("BYSECOND={}", list(rng, &["0", "30", "59"], 2)));
     }
     // A position past the end of a one-instance set never matches: 2 and
     // -2 only where a list makes larger sets likely.
@@ -124,7 +107,7 @@ fn rule(rng: &mut Rng, start_day: u32) -> String {
         } else {
             &["1", "-1"]
         };
-        parts.push(format!("BYSETPOS={}", rng.list(positions, 2)));
+        parts.push(format!("BYSETPOS={}", list(rng, positions, 2)));
     }
     if rng.chance(30) {
         parts.push(format!("WKST={}", rng.pick(DAYS)));
