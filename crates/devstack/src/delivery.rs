@@ -47,7 +47,7 @@
 //! on until it is due. [`IDLE_RECHECK`] is only a safety net.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -58,6 +58,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Resources, RetryPolicy, Subscription};
 use crate::metrics::metrics;
 use crate::sidecar::app::{add_app_token, new_traceparent, AppChannel, AppTarget};
+use crate::sidecar::resilient::{Breaker, Breakers};
 use crate::store::{now_ms, Delivery, Store};
 use crate::{kafka_partition, worker};
 
@@ -82,13 +83,16 @@ pub const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 /// Starts one worker per subscription of `app`; the handle completes after
 /// `shutdown`, once in-flight deliveries have been recorded.
+/// `breakers` are the sidecar's, which an inbound breaker shares with the
+/// outbound one of the same component (as in daprd).
 pub fn start(
     store: Store,
     resources: Arc<Resources>,
+    breakers: Arc<Breakers>,
     app: AppTarget,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    start_with_recheck(store, resources, app, shutdown, IDLE_RECHECK)
+    start_with_recheck(store, resources, breakers, app, shutdown, IDLE_RECHECK)
 }
 
 /// [`start`] with another [`IDLE_RECHECK`] (a test sets an hour to show
@@ -96,6 +100,7 @@ pub fn start(
 pub fn start_with_recheck(
     store: Store,
     resources: Arc<Resources>,
+    breakers: Arc<Breakers>,
     app: AppTarget,
     shutdown: watch::Receiver<bool>,
     recheck: Duration,
@@ -114,16 +119,16 @@ pub fn start_with_recheck(
         let from_newest = component
             .meta("initialOffset")
             .is_some_and(|o| o.eq_ignore_ascii_case("newest"));
+        let inbound = resources.inbound_policy(&app.app_id, &sub.pubsubname);
         let worker = Worker {
             store: store.clone(),
             app: app.clone(),
             channel: channel.clone(),
             group: format!("{}/{}", app.app_id, sub.name),
-            policy: resources.inbound_retry(&app.app_id, &sub.pubsubname),
+            policy: inbound.retry,
+            breaker: inbound.breaker.map(|p| breakers.get(&sub.pubsubname, &p)),
             partitions: resources.partitions(&sub.topic),
-            call_timeout: resources
-                .inbound_timeout(&app.app_id, &sub.pubsubname)
-                .unwrap_or(DEFAULT_CALL_TIMEOUT),
+            call_timeout: inbound.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
             subscription: sub.clone(),
             recheck,
         };
@@ -144,6 +149,8 @@ struct Worker {
     group: String,
     subscription: Subscription,
     policy: Option<RetryPolicy>,
+    /// The inbound circuit breaker of the subscription's pubsub, if any.
+    breaker: Option<Arc<Breaker>>,
     /// The topic's partition count (its `KafkaTopic`), if declared.
     partitions: Option<u32>,
     /// How long the app may take to answer one delivery.
@@ -183,21 +190,14 @@ impl Worker {
 
     /// One attempt at one delivery, then its bookkeeping.
     async fn process(&self, delivery: Delivery) {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let attempt = delivery.attempts + 1;
         let msg = &delivery.message;
         let (event, body) = match self.envelope(&delivery) {
             Ok(v) => v,
             Err(reason) => {
-                // daprd: to the dead-letter topic if there is one, else the
-                // error goes back to the broker (no resiliency retries).
-                if self.subscription.dead_letter_topic.is_some() {
-                    self.give_up(&delivery, Outcome::Drop(reason), attempt, None, started)
-                        .await;
-                } else {
-                    self.redeliver(&delivery, &reason, attempt, "", "", None, 0)
-                        .await;
-                }
+                self.fail_permanently(&delivery, reason, attempt, "", "", started)
+                    .await;
                 return;
             }
         };
@@ -233,29 +233,39 @@ impl Worker {
                 return;
             }
             // daprd (`pkg/runtime/subscription/subscription.go`): a rule that
-            // cannot be evaluated sends the message to the dead-letter topic
-            // when there is one, else fails it back to the broker, which
-            // redelivers — no resiliency retries, the app is never called.
+            // cannot be evaluated fails the message without calling the app.
             Err(e) => {
                 let reason = format!("error finding matching route: {e}");
-                if self.subscription.dead_letter_topic.is_some() {
-                    self.give_up(
-                        &delivery,
-                        Outcome::Drop(reason),
-                        attempt,
-                        Some(&event_id),
-                        started,
-                    )
+                self.fail_permanently(&delivery, reason, attempt, &event_id, "", started)
                     .await;
-                } else {
-                    let elapsed_ms = started.elapsed().as_millis() as u64;
-                    self.redeliver(&delivery, &reason, attempt, &event_id, "", None, elapsed_ms)
-                        .await;
-                }
+                return;
+            }
+        };
+        // The inbound circuit breaker wraps each attempt (with its timeout)
+        // as daprd's policy runner does (`pkg/resiliency/policy.go`). While
+        // it is open an attempt is refused without calling the app, and the
+        // refusal is permanent (`breaker.IsErrorPermanent` ends the
+        // retries).
+        let admitted = match &self.breaker {
+            Some(b) => b.before(Instant::now()).map(Some),
+            None => Ok(None),
+        };
+        let generation = match admitted {
+            Ok(generation) => generation,
+            Err(refusal) => {
+                let reason = format!("inbound policy: {refusal}");
+                self.fail_permanently(&delivery, reason, attempt, &event_id, &route, started)
+                    .await;
                 return;
             }
         };
         let (outcome, status) = self.post(&route, &event, body, msg).await;
+        if let (Some(b), Some(generation)) = (&self.breaker, generation) {
+            // A drop is no error to the runner: daprd dead-letters it inside
+            // the operation and returns nil.
+            let failed = matches!(outcome, Outcome::Retry(_));
+            b.after(generation, !failed, Instant::now());
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Outcome::Success => {
@@ -278,6 +288,32 @@ impl Worker {
                 self.give_up(&delivery, other, attempt, Some(&event_id), started)
                     .await
             }
+        }
+    }
+
+    /// A failure no retry policy retries (the message cannot be read, no
+    /// route can be decided, the breaker refuses): daprd sends the message
+    /// to the dead-letter topic when there is one, else returns the error to
+    /// the broker, which redelivers it (`subscription.go`).
+    async fn fail_permanently(
+        &self,
+        delivery: &Delivery,
+        reason: String,
+        attempt: u64,
+        event_id: &str,
+        route: &str,
+        started: Instant,
+    ) {
+        if self.subscription.dead_letter_topic.is_some() {
+            let event_id = Some(event_id).filter(|id| !id.is_empty());
+            self.give_up(delivery, Outcome::Drop(reason), attempt, event_id, started)
+                .await;
+        } else {
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            self.redeliver(
+                delivery, &reason, attempt, event_id, route, None, elapsed_ms,
+            )
+            .await;
         }
     }
 
@@ -489,7 +525,7 @@ impl Worker {
         outcome: Outcome,
         attempt: u64,
         event_id: Option<&str>,
-        started: std::time::Instant,
+        started: Instant,
     ) {
         let msg = &delivery.message;
         let dlq = self.subscription.dead_letter_topic.as_deref();

@@ -57,6 +57,7 @@ async fn a_publish_is_delivered_without_waiting_for_a_recheck() {
     let workers = delivery::start_with_recheck(
         store.clone(),
         resources,
+        Default::default(),
         AppTarget {
             app_id: "worker".into(),
             addr: app.addr,

@@ -2,6 +2,7 @@
 //! `devstack/` overlay on top (the overlay wins by component name).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use devstack::config::{self, Backoff};
 use serde_json::json;
@@ -135,11 +136,15 @@ fn subscriptions_are_scoped_with_dead_letter_topics() {
 fn resiliency_gives_deliveries_a_bounded_retry_policy() {
     let r = config::load(&[repo().join("k8s/dapr"), repo().join("devstack")]).unwrap();
     let p = r
-        .inbound_retry("audit", "kafka-pubsub")
+        .inbound_policy("audit", "kafka-pubsub")
+        .retry
         .expect("inbound policy");
     assert!(matches!(p.backoff, Backoff::Exponential { .. }));
     assert_eq!(p.max_retries, Some(5));
-    assert!(r.inbound_retry("somebody-else", "kafka-pubsub").is_none());
+    assert!(r
+        .inbound_policy("somebody-else", "kafka-pubsub")
+        .retry
+        .is_none());
 }
 
 #[test]
@@ -195,4 +200,104 @@ spec: { type: state.devstack, metadata: [] }
     let other = "apiVersion: v1\nkind: Namespace\nmetadata: { name: todo }\n";
     let r = config::parse_str(other, Path::new("ns.yaml")).unwrap();
     assert!(r.components.is_empty());
+}
+
+/// Which policies a component gets, as dapr/dapr
+/// `pkg/resiliency/resiliency.go` (`ComponentOutboundPolicy`,
+/// `ComponentInboundPolicy`, `getDefaultPolicy`) resolves them: a component
+/// named in `targets.components` gets what its target names and nothing
+/// else; any other component gets the default policies, the most specific
+/// name first (`Default<ComponentType>Component<Direction><Kind>Policy`,
+/// then without the type, without the direction, and `Default<Kind>Policy`),
+/// where a state store's type is `Statestore` and a pubsub's `Pubsub`.
+#[test]
+fn default_policies_apply_only_to_components_no_target_names() {
+    let yaml = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: { name: statestore }
+spec: { type: state.postgresql, version: v2, metadata: [] }
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: { name: pubsub }
+spec: { type: pubsub.kafka, version: v1, metadata: [] }
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: { name: named }
+spec: { type: state.postgresql, version: v2, metadata: [] }
+---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: defaults }
+spec:
+  policies:
+    timeouts:
+      DefaultComponentInboundTimeoutPolicy: 3s
+    retries:
+      DefaultStatestoreComponentOutboundRetryPolicy: { policy: constant, duration: 1s, maxRetries: 2 }
+      DefaultRetryPolicy: { policy: constant, duration: 2s, maxRetries: 7 }
+    circuitBreakers:
+      DefaultPubsubComponentInboundCircuitBreakerPolicy: { trip: consecutiveFailures > 3 }
+  targets:
+    components:
+      named:
+        outbound: { timeout: 5s }
+"#;
+    let r = config::parse_str(yaml, Path::new("defaults.yaml")).unwrap();
+    let retries = |p: &config::ComponentPolicy| p.retry.as_ref().and_then(|r| r.max_retries);
+
+    let store_out = r.outbound_policy("any-app", "statestore");
+    assert_eq!(
+        retries(&store_out),
+        Some(2),
+        "the Statestore-specific default"
+    );
+    assert_eq!(
+        store_out.timeout, None,
+        "the timeout default is inbound only"
+    );
+
+    let pubsub_in = r.inbound_policy("any-app", "pubsub");
+    assert_eq!(retries(&pubsub_in), Some(7), "the top-level default");
+    assert_eq!(pubsub_in.timeout, Some(Duration::from_secs(3)));
+    assert!(pubsub_in.breaker.is_some(), "the Pubsub inbound breaker");
+    assert!(r.outbound_policy("any-app", "pubsub").breaker.is_none());
+
+    let named = r.outbound_policy("any-app", "named");
+    assert_eq!(named.timeout, Some(Duration::from_secs(5)));
+    assert!(
+        named.retry.is_none(),
+        "a targeted component gets no defaults"
+    );
+    assert!(r.inbound_policy("any-app", "named").retry.is_none());
+}
+
+/// Service-invocation (`targets.apps`) and actor policies are not applied by
+/// devstack, so a Resiliency naming them does not load — a local run never
+/// silently differs from daprd, which would apply them.
+#[test]
+fn policies_devstack_cannot_apply_do_not_load() {
+    for target in [
+        "apps:\n      task-api: { retry: quick }",
+        "actors:\n      Cart: { retry: quick }",
+    ] {
+        let yaml = format!(
+            r#"
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {{ name: app-policies }}
+spec:
+  policies:
+    retries:
+      quick: {{ policy: constant, duration: 1s, maxRetries: 2 }}
+  targets:
+    {target}
+"#
+        );
+        let err = config::parse_str(&yaml, Path::new("apps.yaml")).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("Resiliency app-policies: targets."), "{text}");
+    }
 }

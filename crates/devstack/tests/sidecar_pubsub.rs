@@ -722,3 +722,88 @@ async fn expired_messages_are_not_delivered() {
     .await;
     assert_eq!(app.requests_to("/orders").len(), 1);
 }
+
+/// An inbound circuit breaker on the pubsub
+/// (`targets.components.<pubsub>.inbound.circuitBreaker`). daprd wraps each
+/// delivery attempt in the component's breaker (dapr/dapr
+/// `pkg/runtime/subscription/subscription.go`: `ComponentInboundPolicy` +
+/// `NewRunner`); `pkg/resiliency/policy.go` makes the open breaker's refusal
+/// permanent (`breaker.IsErrorPermanent` → `backoff.Permanent`), so the
+/// retries stop, and the failed message goes to the dead-letter topic
+/// without the app being called. After `timeout` the breaker is half-open:
+/// one delivery through, and its success closes it (sony/gobreaker).
+#[tokio::test]
+async fn an_inbound_circuit_breaker_stops_retries_and_dead_letters_until_it_closes() {
+    let breaker = r#"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: inbound-breaker }
+spec:
+  policies:
+    retries:
+      quick: { policy: constant, duration: 50ms, maxRetries: 5 }
+    circuitBreakers:
+      deliveries: { maxRequests: 1, timeout: 1s, trip: consecutiveFailures >= 2 }
+  targets:
+    components:
+      pubsub:
+        inbound: { retry: quick, circuitBreaker: deliveries }
+"#;
+    let (app, sc) = worker(breaker).await;
+    app.default_reply("/orders", 500, "down");
+    let dead_letters = |n: usize| {
+        let store = sc.store.clone();
+        async move {
+            let letters = store.dead_letters().await.unwrap();
+            (letters.len() >= n).then_some(letters)
+        }
+    };
+    let ce = "application/cloudevents+json";
+    publish(&sc, "orders", Some(ce), &event("first", "t"), "").await;
+    let letters = eventually("the first message dead-lettered", || dead_letters(1)).await;
+    assert_eq!(
+        app.requests_to("/orders").len(),
+        2,
+        "two failures trip the breaker; the third attempt (of 6 the retry policy allows) is refused"
+    );
+    assert!(
+        letters[0].reason.contains("circuit breaker is open"),
+        "{}",
+        letters[0].reason
+    );
+
+    // While open, a new message is dead-lettered without a call.
+    publish(&sc, "orders", Some(ce), &event("second", "t"), "").await;
+    let letters = eventually("the second message dead-lettered", || dead_letters(2)).await;
+    assert!(letters[1].reason.contains("circuit breaker is open"));
+    assert_eq!(
+        app.requests_to("/orders").len(),
+        2,
+        "the app was not called"
+    );
+
+    // Healed: once the breaker is half-open a delivery goes through and
+    // closes it. Probes published before then are refused like the second.
+    app.default_reply("/orders", 200, r#"{"status":"SUCCESS"}"#);
+    let mut probe = 0;
+    eventually("a delivery through the half-open breaker", || {
+        probe += 1;
+        let body = event(&format!("probe-{probe}"), "t");
+        let sc = &sc;
+        let app = &app;
+        async move {
+            publish(sc, "orders", Some(ce), &body, "").await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            (app.requests_to("/orders").len() > 2).then_some(())
+        }
+    })
+    .await;
+    let through = app.requests_to("/orders").len();
+    publish(&sc, "orders", Some(ce), &event("after", "t"), "").await;
+    let seen = app.wait_for("/orders", through + 1).await;
+    assert!(
+        seen.iter().any(|r| r.json()["id"] == "after"),
+        "closed again: the next message is delivered"
+    );
+}

@@ -498,6 +498,10 @@ struct RawRetry {
 struct RawTargets {
     #[serde(default)]
     components: BTreeMap<String, RawComponentTarget>,
+    #[serde(default)]
+    apps: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    actors: BTreeMap<String, serde_yaml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -557,6 +561,14 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
             .map_err(|e| anyhow!("Resiliency {name}: circuit breaker {policy_name}: {e}"))?;
         circuit_breakers.insert(policy_name, policy);
     }
+    // Policies devstack would not apply are refused rather than ignored, so
+    // a local run never silently differs from the cluster.
+    if let Some(app) = targets.apps.keys().next() {
+        bail!("Resiliency {name}: targets.apps ({app}): devstack does not apply service-invocation policies; k8s/dapr must not rely on them");
+    }
+    if let Some(actor) = targets.actors.keys().next() {
+        bail!("Resiliency {name}: targets.actors ({actor}): devstack hosts no actors");
+    }
     let mut component_targets = BTreeMap::new();
     for (component, t) in targets.components {
         let (inbound, outbound) = (
@@ -568,9 +580,13 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
             outbound_retry: outbound.retry,
             inbound_timeout: timeout_of(&component, inbound.timeout)?,
             outbound_timeout: timeout_of(&component, outbound.timeout)?,
+            inbound_breaker: inbound.circuit_breaker,
             outbound_breaker: outbound.circuit_breaker,
         };
-        if let Some(breaker) = &target.outbound_breaker {
+        for breaker in [&target.inbound_breaker, &target.outbound_breaker]
+            .into_iter()
+            .flatten()
+        {
             if !circuit_breakers.contains_key(breaker) {
                 bail!("Resiliency {name}: component {component} refers to unknown circuit breaker {breaker}");
             }
@@ -588,6 +604,7 @@ fn parse_resiliency(value: serde_yaml::Value, source: &Path) -> Result<Resilienc
     Ok(Resiliency {
         name,
         retries,
+        timeouts,
         circuit_breakers,
         component_targets,
         scopes: raw.scopes,

@@ -14,10 +14,10 @@
 //! - `configuration.rs` ([`Configuration`], [`Resources::configuration_of`]):
 //!   Dapr Configurations' secret scopes and invocation access control, and
 //!   which one each app-id uses (its SpinApp's `dapr.io/config`);
-//! - `resiliency.rs` ([`RetryPolicy`], [`Resources::inbound_retry`],
-//!   [`Resources::outbound_policy`]): retry and timeout policies, their
-//!   backoff maths and which policy applies to a component, inbound and
-//!   outbound; `circuit_breaker.rs` ([`CircuitBreakerPolicy`], [`Trip`]):
+//! - `resiliency.rs` ([`RetryPolicy`], [`Resources::inbound_policy`],
+//!   [`Resources::outbound_policy`]): retry, timeout and breaker policies,
+//!   the backoff maths, and which policies apply to a component, inbound
+//!   and outbound; `circuit_breaker.rs` ([`CircuitBreakerPolicy`], [`Trip`]):
 //!   circuit-breaker policies and their trip expressions.
 //!
 //! Routing-rule conditions are CEL, parsed by [`crate::cel`] ([`Match`]).
@@ -39,7 +39,7 @@ pub use configuration::{
     DEFAULT_TRUST_DOMAIN,
 };
 pub use load::{load, parse_str};
-pub use resiliency::{Backoff, ComponentTarget, OutboundPolicy, Resiliency, RetryPolicy};
+pub use resiliency::{Backoff, ComponentPolicy, ComponentTarget, Resiliency, RetryPolicy};
 
 /// Everything loaded from the resource directories.
 #[derive(Debug, Clone, Default)]

@@ -3,8 +3,8 @@
 //! and to the app's outbound calls to it (state, publish), as daprd's
 //! `ComponentInboundPolicy` / `ComponentOutboundPolicy` pick them.
 //!
-//! Circuit breakers ([`super::circuit_breaker`]) guard outbound calls;
-//! inbound ones are parsed and not run (docs/architecture.md, §6).
+//! Circuit breakers ([`super::circuit_breaker`]) guard outbound calls and
+//! inbound deliveries alike.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ use super::{in_scope, Resources};
 pub struct Resiliency {
     pub name: String,
     pub retries: BTreeMap<String, RetryPolicy>,
+    pub timeouts: BTreeMap<String, Duration>,
     pub circuit_breakers: BTreeMap<String, CircuitBreakerPolicy>,
     /// component name → its inbound and outbound retry and timeout.
     pub component_targets: BTreeMap<String, ComponentTarget>,
@@ -32,20 +33,23 @@ pub struct ComponentTarget {
     pub outbound_retry: Option<String>,
     pub inbound_timeout: Option<Duration>,
     pub outbound_timeout: Option<Duration>,
+    /// The inbound circuit breaker's policy name (deliveries to the app).
+    pub inbound_breaker: Option<String>,
     /// The outbound circuit breaker's policy name.
     pub outbound_breaker: Option<String>,
 }
 
-/// What daprd wraps an app's call to a component in: each attempt bounded
-/// by `timeout`, failed attempts retried by `retry` (daprd's policy runner,
-/// `pkg/resiliency/policy.go`: retry outermost, the timeout per attempt).
+/// What daprd wraps a call between an app and a component in, either way:
+/// each attempt bounded by `timeout`, failed attempts retried by `retry`
+/// (daprd's policy runner, `pkg/resiliency/policy.go`: retry outermost, the
+/// breaker around each attempt, the timeout inside it).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct OutboundPolicy {
+pub struct ComponentPolicy {
     pub retry: Option<RetryPolicy>,
     pub timeout: Option<Duration>,
-    /// The circuit breaker (its policy, and a name for its state: one
-    /// breaker per resource, policy and component, as daprd keeps them).
-    pub breaker: Option<(String, CircuitBreakerPolicy)>,
+    /// The circuit breaker's policy; its state is the component's breaker
+    /// ([`Resources::breaker`]).
+    pub breaker: Option<CircuitBreakerPolicy>,
 }
 
 /// A retry policy (`policies.retries.<name>`), with dapr/kit's defaults:
@@ -125,108 +129,109 @@ impl Resiliency {
 }
 
 impl Resources {
-    /// The inbound retry policy for `component` in `app_id`'s sidecar (what
-    /// daprd's `ComponentInboundPolicy` finds): an explicit
-    /// `targets.components.<name>.inbound.retry`, else the built-in default
-    /// policy names `Default<Block>ComponentInboundRetryPolicy`,
-    /// `DefaultComponentInboundRetryPolicy`, `DefaultComponentRetryPolicy`,
-    /// `DefaultRetryPolicy`. `None` = no retries by Dapr.
-    pub fn inbound_retry(&self, app_id: &str, component: &str) -> Option<RetryPolicy> {
-        self.retry_for(app_id, component, Direction::Inbound)
+    /// The policies daprd wraps a delivery from `component` to `app_id` in
+    /// (`ComponentInboundPolicy`).
+    pub fn inbound_policy(&self, app_id: &str, component: &str) -> ComponentPolicy {
+        self.component_policy(app_id, component, Direction::Inbound)
     }
 
-    /// The timeout of an inbound delivery from `component` to `app_id`
-    /// (`targets.components.<name>.inbound.timeout`).
-    pub fn inbound_timeout(&self, app_id: &str, component: &str) -> Option<Duration> {
-        self.target(app_id, component)
-            .find_map(|t| t.inbound_timeout)
+    /// The policies of `app_id`'s calls to `component` (a state store, a
+    /// pubsub: `ComponentOutboundPolicy`).
+    pub fn outbound_policy(&self, app_id: &str, component: &str) -> ComponentPolicy {
+        self.component_policy(app_id, component, Direction::Outbound)
     }
 
-    /// The policy of `app_id`'s calls to `component` (a state store, a
-    /// pubsub): the target's outbound retry (else the built-in default
-    /// names, `Default<Block>ComponentOutboundRetryPolicy` …) and timeout.
-    pub fn outbound_policy(&self, app_id: &str, component: &str) -> OutboundPolicy {
-        let breaker = self
-            .resiliencies
-            .iter()
-            .filter(|r| r.in_scope(app_id))
-            .find_map(|r| {
-                let name = r
-                    .component_targets
-                    .get(component)?
-                    .outbound_breaker
-                    .as_ref()?;
-                let policy = r.circuit_breakers.get(name)?.clone();
-                Some((format!("{}/{name}/{component}", r.name), policy))
-            });
-        OutboundPolicy {
-            retry: self.retry_for(app_id, component, Direction::Outbound),
-            timeout: self
-                .target(app_id, component)
-                .find_map(|t| t.outbound_timeout),
-            breaker,
-        }
-    }
-
-    fn target<'a>(
-        &'a self,
-        app_id: &'a str,
-        component: &'a str,
-    ) -> impl Iterator<Item = &'a ComponentTarget> + 'a {
-        self.resiliencies
-            .iter()
-            .filter(move |r| r.in_scope(app_id))
-            .filter_map(move |r| r.component_targets.get(component))
-    }
-
-    fn retry_for(
+    /// As dapr/dapr `pkg/resiliency/resiliency.go` resolves them: a
+    /// component named in `targets.components` gets exactly the policies
+    /// named there (none for what its target leaves out); only a component
+    /// named nowhere gets the default policies, by name, most specific
+    /// first: `Default<Type>Component<Direction><Kind>Policy`,
+    /// `DefaultComponent<Direction><Kind>Policy`,
+    /// `DefaultComponent<Kind>Policy`, `Default<Kind>Policy` (Kind: Retry,
+    /// Timeout, CircuitBreaker; Type: daprd's `ComponentType`, e.g.
+    /// `Statestore`, `Pubsub`).
+    fn component_policy(
         &self,
         app_id: &str,
         component: &str,
         direction: Direction,
-    ) -> Option<RetryPolicy> {
-        let block = self
-            .component(app_id, component)
-            .map(|c| c.building_block().to_string())
-            .unwrap_or_default();
+    ) -> ComponentPolicy {
         let scoped: Vec<&Resiliency> = self
             .resiliencies
             .iter()
             .filter(|r| r.in_scope(app_id))
             .collect();
-        for r in &scoped {
-            let named = r
-                .component_targets
-                .get(component)
-                .and_then(|t| match direction {
-                    Direction::Inbound => t.inbound_retry.as_ref(),
-                    Direction::Outbound => t.outbound_retry.as_ref(),
-                });
-            if let Some(p) = named.and_then(|name| r.retries.get(name)) {
-                return Some(p.clone());
-            }
+        let targeted = scoped
+            .iter()
+            .find_map(|r| r.component_targets.get(component).map(|t| (r, t)));
+        if let Some((r, target)) = targeted {
+            let (retry, timeout, breaker) = match direction {
+                Direction::Inbound => (
+                    &target.inbound_retry,
+                    target.inbound_timeout,
+                    &target.inbound_breaker,
+                ),
+                Direction::Outbound => (
+                    &target.outbound_retry,
+                    target.outbound_timeout,
+                    &target.outbound_breaker,
+                ),
+            };
+            return ComponentPolicy {
+                retry: retry.as_ref().and_then(|n| r.retries.get(n)).cloned(),
+                timeout,
+                breaker: breaker
+                    .as_ref()
+                    .and_then(|n| r.circuit_breakers.get(n))
+                    .cloned(),
+            };
         }
-        let mut block_title = block.clone();
-        if let Some(first) = block_title.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
+        let kind = self
+            .component(app_id, component)
+            .map(|c| component_type(c.building_block()))
+            .unwrap_or_default();
         let way = match direction {
             Direction::Inbound => "Inbound",
             Direction::Outbound => "Outbound",
         };
-        let defaults = [
-            format!("Default{block_title}Component{way}RetryPolicy"),
-            format!("DefaultComponent{way}RetryPolicy"),
-            "DefaultComponentRetryPolicy".to_string(),
-            "DefaultRetryPolicy".to_string(),
+        let levels = [
+            format!("{kind}Component{way}"),
+            format!("Component{way}"),
+            "Component".to_string(),
+            String::new(),
         ];
-        for name in &defaults {
-            for r in &scoped {
-                if let Some(p) = r.retries.get(name) {
-                    return Some(p.clone());
-                }
-            }
+        fn first<'r, T: Clone + 'r>(
+            scoped: &[&'r Resiliency],
+            levels: &[String],
+            what: &str,
+            pick: impl Fn(&'r Resiliency, &str) -> Option<&'r T>,
+        ) -> Option<T> {
+            levels.iter().find_map(|level| {
+                let name = format!("Default{level}{what}Policy");
+                scoped.iter().find_map(|r| pick(r, &name)).cloned()
+            })
         }
-        None
+        ComponentPolicy {
+            retry: first(&scoped, &levels, "Retry", |r, n| r.retries.get(n)),
+            timeout: first(&scoped, &levels, "Timeout", |r, n| r.timeouts.get(n)),
+            breaker: first(&scoped, &levels, "CircuitBreaker", |r, n| {
+                r.circuit_breakers.get(n)
+            }),
+        }
+    }
+}
+
+/// daprd's `ComponentType` of a building block (`pkg/resiliency/resiliency.go`),
+/// the `<Type>` of the default policy names.
+fn component_type(building_block: &str) -> &'static str {
+    match building_block {
+        "state" => "Statestore",
+        "pubsub" => "Pubsub",
+        "bindings" => "Binding",
+        "secretstores" => "Secretstore",
+        "configuration" => "Configuration",
+        "lock" => "Lock",
+        "crypto" => "Crypto",
+        _ => "",
     }
 }

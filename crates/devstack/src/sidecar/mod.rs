@@ -101,8 +101,9 @@ pub(crate) struct Ctx {
     pub peers: HashMap<String, Peer>,
     pub channel: AppChannel,
     pub listen_port: u16,
-    /// The circuit breakers of this sidecar's outbound policies.
-    pub breakers: resilient::Breakers,
+    /// The circuit breakers of this sidecar's components (outbound calls
+    /// and deliveries).
+    pub breakers: Arc<resilient::Breakers>,
 }
 
 impl Ctx {
@@ -121,7 +122,11 @@ impl Ctx {
         Fut: std::future::Future<Output = Result<T, E>>,
     {
         let policy = self.resources.outbound_policy(&self.app_id, component);
-        resilient::run(&policy, &self.breakers, permanent, error, attempt).await
+        let breaker = policy
+            .breaker
+            .as_ref()
+            .map(|p| self.breakers.get(component, p));
+        resilient::run(&policy, breaker, permanent, error, attempt).await
     }
 }
 
@@ -136,9 +141,11 @@ pub fn start(opts: SidecarOptions) -> JoinHandle<()> {
         addr: opts.app_addr,
         app_token: opts.app_token.clone(),
     };
+    let breakers = Arc::new(resilient::Breakers::default());
     let delivery = crate::delivery::start(
         opts.store.clone(),
         opts.resources.clone(),
+        breakers.clone(),
         target.clone(),
         opts.shutdown.clone(),
     );
@@ -158,7 +165,7 @@ pub fn start(opts: SidecarOptions) -> JoinHandle<()> {
         peers: opts.peers,
         channel,
         listen_port,
-        breakers: resilient::Breakers::default(),
+        breakers,
     });
     let listener = opts.listener;
     let shutdown = opts.shutdown;

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::config::{CircuitBreakerPolicy, Counts, OutboundPolicy};
+use crate::config::{CircuitBreakerPolicy, ComponentPolicy, Counts};
 
 /// The error text of an attempt cut off by the timeout (Go's
 /// `context.DeadlineExceeded`).
@@ -29,13 +29,13 @@ pub const DEADLINE_EXCEEDED: &str = "context deadline exceeded";
 pub const BREAKER_OPEN: &str = "circuit breaker is open";
 pub const BREAKER_TOO_MANY: &str = "too many requests";
 
-/// Runs `attempt` under `policy` (with `breakers` holding the state of its
-/// circuit breaker, if it has one). `permanent` says which errors end the
-/// retries; `error` makes an error from a message (a timeout, a refusal by
-/// the breaker).
+/// Runs `attempt` under `policy`, with `breaker` the state of its circuit
+/// breaker if it has one. `permanent` says which errors end the retries;
+/// `error` makes an error from a message (a timeout, a refusal by the
+/// breaker).
 pub async fn run<T, E, F, Fut>(
-    policy: &OutboundPolicy,
-    breakers: &Breakers,
+    policy: &ComponentPolicy,
+    breaker: Option<Arc<Breaker>>,
     permanent: impl Fn(&E) -> bool,
     error: impl Fn(&str) -> E,
     mut attempt: F,
@@ -44,10 +44,6 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let breaker = policy
-        .breaker
-        .as_ref()
-        .map(|(name, breaker_policy)| breakers.get(name, breaker_policy));
     let mut retries = 0;
     loop {
         let admitted = match &breaker {
@@ -84,12 +80,15 @@ where
     }
 }
 
-/// The circuit breakers of one sidecar, by name (they outlive requests).
+/// The circuit breakers of one sidecar, by component name (they outlive
+/// requests; daprd's `componentCBs`: one per component, shared by its
+/// inbound and outbound policies, made from the first template asked for).
 #[derive(Default)]
 pub struct Breakers(Mutex<HashMap<String, Arc<Breaker>>>);
 
 impl Breakers {
-    fn get(&self, name: &str, policy: &CircuitBreakerPolicy) -> Arc<Breaker> {
+    /// The breaker of `component`, created from `policy` if it has none yet.
+    pub fn get(&self, name: &str, policy: &CircuitBreakerPolicy) -> Arc<Breaker> {
         self.0
             .lock()
             .unwrap()
@@ -137,7 +136,7 @@ impl Breaker {
 
     /// gobreaker's `beforeRequest`: the generation the attempt runs in, or
     /// why it may not run.
-    fn before(&self, now: Instant) -> Result<u64, &'static str> {
+    pub fn before(&self, now: Instant) -> Result<u64, &'static str> {
         let mut state = self.state.lock().unwrap();
         self.current(&mut state, now);
         match state.phase {
@@ -152,7 +151,7 @@ impl Breaker {
     }
 
     /// gobreaker's `afterRequest`.
-    fn after(&self, generation: u64, success: bool, now: Instant) {
+    pub fn after(&self, generation: u64, success: bool, now: Instant) {
         let mut state = self.state.lock().unwrap();
         self.current(&mut state, now);
         if state.generation != generation {
@@ -220,8 +219,8 @@ mod tests {
     use super::*;
     use crate::config::RetryPolicy;
 
-    fn policy(retries: u64, timeout_ms: Option<u64>) -> OutboundPolicy {
-        OutboundPolicy {
+    fn policy(retries: u64, timeout_ms: Option<u64>) -> ComponentPolicy {
+        ComponentPolicy {
             retry: Some(RetryPolicy::constant(
                 Duration::from_millis(1),
                 Some(retries),
@@ -236,7 +235,7 @@ mod tests {
         let calls = Cell::new(0);
         let result: Result<(), String> = run(
             &policy(2, None),
-            &Breakers::default(),
+            None,
             |_| false,
             |m: &str| m.to_string(),
             || {
@@ -254,7 +253,7 @@ mod tests {
         let calls = Cell::new(0);
         let result: Result<(), String> = run(
             &policy(5, None),
-            &Breakers::default(),
+            None,
             |e: &String| e == "etag",
             |m: &str| m.to_string(),
             || {
@@ -268,7 +267,7 @@ mod tests {
         let calls = Cell::new(0);
         let result: Result<u32, String> = run(
             &policy(5, None),
-            &Breakers::default(),
+            None,
             |_| false,
             |m: &str| m.to_string(),
             || {
@@ -291,7 +290,7 @@ mod tests {
     async fn each_attempt_is_cut_off_by_the_timeout() {
         let result: Result<(), String> = run(
             &policy(1, Some(10)),
-            &Breakers::default(),
+            None,
             |_| false,
             |m: &str| m.to_string(),
             || async {
@@ -356,14 +355,15 @@ mod tests {
     #[tokio::test]
     async fn an_open_breaker_refuses_at_once_and_ends_the_retries() {
         let breakers = Breakers::default();
-        let policy = OutboundPolicy {
-            breaker: Some(("b".into(), breaker(1, 60_000))),
+        let policy = ComponentPolicy {
+            breaker: Some(breaker(1, 60_000)),
             ..policy(10, None)
         };
+        let state = breakers.get("statestore", policy.breaker.as_ref().unwrap());
         let calls = Cell::new(0);
         let result: Result<(), String> = run(
             &policy,
-            &breakers,
+            Some(state.clone()),
             |_| false,
             |m: &str| m.to_string(),
             || {
@@ -374,5 +374,11 @@ mod tests {
         .await;
         assert_eq!(result, Err(BREAKER_OPEN.to_string()));
         assert_eq!(calls.get(), 2, "tripped after two failures; no more tries");
+        let shared = breakers.get("statestore", &breaker(100, 1));
+        assert!(
+            Arc::ptr_eq(&state, &shared),
+            "one breaker per component, whatever the policy asking"
+        );
+        assert_eq!(shared.before(Instant::now()), Err(BREAKER_OPEN));
     }
 }
