@@ -4,6 +4,9 @@
 //!
 //! - `devstack_requests_total{app,route,status}` and
 //!   `devstack_request_duration_seconds{app,route}`: every Wasm request;
+//! - `devstack_sidecar_requests_total{app,method,api}`: every call of an app
+//!   to its sidecar's API (`api`: `state`, `publish`, `jobs`, …), as daprd's
+//!   `dapr_http_server_request_count` counts them;
 //! - `devstack_deliveries_total{subscription,outcome}` (`success`, `retry`,
 //!   `drop`, `dead_letter`) and `devstack_dead_letters_total{subscription}`:
 //!   every delivery attempt's outcome, per consumer group;
@@ -36,6 +39,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<Labels, Counter>,
     request_seconds: Family<Labels, Histogram>,
+    sidecar_requests: Family<Labels, Counter>,
     deliveries: Family<Labels, Counter>,
     dead_letters: Family<Labels, Counter>,
     pending: Family<Labels, Gauge>,
@@ -70,6 +74,12 @@ impl Metrics {
             "request_duration_seconds",
             "Time from a request's arrival to its response head",
             request_seconds.clone(),
+        );
+        let sidecar_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "sidecar_requests",
+            "Calls of an app to its sidecar's API, by method and API",
+            sidecar_requests.clone(),
         );
         let deliveries = Family::<Labels, Counter>::default();
         registry.register(
@@ -111,6 +121,7 @@ impl Metrics {
             registry,
             requests,
             request_seconds,
+            sidecar_requests,
             deliveries,
             dead_letters,
             pending,
@@ -133,6 +144,17 @@ impl Metrics {
                 ("route", route.to_string()),
             ])
             .observe(took.as_secs_f64());
+    }
+
+    /// `app` called its sidecar's `api` (`state`, `publish`, …) with `method`.
+    pub fn sidecar_request(&self, app: &str, method: &str, api: &str) {
+        self.sidecar_requests
+            .get_or_create(&vec![
+                ("app", app.to_string()),
+                ("method", method.to_string()),
+                ("api", api.to_string()),
+            ])
+            .inc();
     }
 
     /// One delivery attempt of `subscription` (a consumer group) ended in `outcome`.

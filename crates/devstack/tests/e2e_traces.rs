@@ -227,6 +227,13 @@ async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace(
         "{metrics}"
     );
     assert!(moved("devstack_request_duration_seconds_count", &create[..2]) >= 1.0);
+    for api in ["state", "publish"] {
+        let called = [("app", "task-api"), ("method", "POST"), ("api", api)];
+        assert!(
+            moved("devstack_sidecar_requests_total", &called) >= 1.0,
+            "task-api's {api} calls: {metrics}"
+        );
+    }
     for (group, topic) in [
         ("audit/audit-task-events", "task-events"),
         ("notify/notify-reminders", "reminders"),

@@ -2,12 +2,10 @@
 //! event latency (p50/p99) and the state reads of an idle open stream.
 //!
 //! ```text
-//! RUST_LOG=warn,devstack::host::outbound=debug NO_COLOR=1 \
-//!   target/release/devstack up --listen 127.0.0.1:3000 --state-dir /tmp/sse \
+//! target/release/devstack up --listen 127.0.0.1:3000 --state-dir /tmp/sse \
 //!   --in-memory > /tmp/sse/devstack.log 2>&1 &
 //! cargo run --release -p loadgen --example sse_latency -- \
-//!   --devstack target/release/devstack --state-dir /tmp/sse \
-//!   --outbound-log /tmp/sse/devstack.log
+//!   --devstack target/release/devstack --state-dir /tmp/sse --quiet-changes 5
 //! ```
 
 #[path = "../src/sse_latency.rs"]
@@ -44,13 +42,12 @@ struct Cli {
     /// Longest pause before a change, in milliseconds.
     #[arg(long, default_value_t = 2500)]
     gap_max_ms: u64,
-    /// devstack's log, written with `RUST_LOG=devstack::host::outbound=debug`:
-    /// the idle stream's state reads are counted in it.
-    #[arg(long)]
-    outbound_log: Option<PathBuf>,
-    /// Seconds the stream stays idle while its reads are counted.
+    /// Seconds the stream stays idle while its reads are counted (0 skips).
     #[arg(long, default_value_t = 60)]
     idle_secs: u64,
+    /// Changes made each after 32 s without any change, reported apart.
+    #[arg(long, default_value_t = 0)]
+    quiet_changes: usize,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -83,8 +80,8 @@ async fn main() -> Result<()> {
             Duration::from_millis(cli.gap_min_ms),
             Duration::from_millis(cli.gap_max_ms.max(cli.gap_min_ms)),
         ),
-        outbound_log: cli.outbound_log,
         idle: Duration::from_secs(cli.idle_secs),
+        quiet_changes: cli.quiet_changes,
         ..sse_latency::Options::default()
     };
     let report = sse_latency::measure(cli.addr, &token, &options).await?;

@@ -110,6 +110,15 @@ struct Cli {
     /// 0 skips it [default: 60, with --quick 20].
     #[arg(long)]
     sse_changes: Option<usize>,
+    /// Then, seconds the stream stays idle while sync-relay's state reads
+    /// are counted (from the gateway's /metrics); 0 skips it [default: 60,
+    /// with --quick 20].
+    #[arg(long)]
+    sse_idle: Option<u64>,
+    /// Then, changes made each after 32 s without any change (past the
+    /// stream's 30 s active window), reported apart.
+    #[arg(long, default_value_t = 0)]
+    sse_quiet_changes: usize,
 }
 
 /// What a scenario requests.
@@ -547,6 +556,8 @@ async fn run(cli: Cli) -> Result<()> {
         let token = token(&cli, &format!("bench-sse-{}", std::process::id()))?;
         let options = sse_latency::Options {
             changes: sse_changes,
+            idle: Duration::from_secs(cli.sse_idle.unwrap_or(if cli.quick { 20 } else { 60 })),
+            quiet_changes: cli.sse_quiet_changes,
             ..Default::default()
         };
         match sse_latency::measure(addr, &token, &options).await {

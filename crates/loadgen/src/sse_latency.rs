@@ -12,17 +12,21 @@
 //! stream ends (its lifetime), it reconnects at once with `Last-Event-ID`,
 //! like EventSource but without its `retry:` delay.
 //!
-//! With `outbound_log` (devstack's log, written with
-//! `RUST_LOG=devstack::host::outbound=debug`), it then keeps the stream open
-//! and idle for `idle` and counts the state reads sync-relay makes meanwhile
-//! (`GET /v1.0/state/...` lines of component `sync-relay`): the stream's
-//! read cost per idle minute. Only that one stream is open then.
+//! It then keeps the stream open and idle for `idle` and counts the state
+//! reads sync-relay makes meanwhile (`GET` calls of app `sync-relay` to its
+//! sidecar's state API, from the gateway's `GET /metrics`,
+//! `devstack_sidecar_requests_total`): the stream's read cost per idle
+//! minute. Only that one stream is open then.
+//!
+//! Last, `quiet_changes` changes each made after the stream has been quiet
+//! for `quiet` (longer than the stream's active window, so each waits for
+//! an idle poll): the latency of a change nobody made a change before,
+//! reported apart from the others.
 //!
 //! A measurement, not a test: it asserts nothing about timings. Loopback
 //! only; every wait is bounded.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,11 +49,13 @@ pub struct Options {
     pub gap: (Duration, Duration),
     /// How long to wait for one change's event before counting it missed.
     pub timeout: Duration,
-    /// devstack's log with outbound requests at debug level; `None` skips
-    /// the idle-read count.
-    pub outbound_log: Option<PathBuf>,
-    /// How long the stream stays idle while its reads are counted.
+    /// How long the stream stays idle while its reads are counted (zero
+    /// skips the count).
     pub idle: Duration,
+    /// Changes made each after `quiet` without any change.
+    pub quiet_changes: usize,
+    /// The quiet before each of those.
+    pub quiet: Duration,
 }
 
 impl Default for Options {
@@ -58,8 +64,10 @@ impl Default for Options {
             changes: 100,
             gap: (Duration::from_millis(500), Duration::from_millis(2500)),
             timeout: Duration::from_secs(10),
-            outbound_log: None,
             idle: Duration::from_secs(60),
+            quiet_changes: 0,
+            // sync-relay's active window is 30 s.
+            quiet: Duration::from_secs(32),
         }
     }
 }
@@ -77,17 +85,25 @@ pub struct Report {
     pub reconnects: usize,
     /// sync-relay state reads per minute of one idle open stream.
     pub idle_reads_per_minute: Option<f64>,
+    /// The latencies of the changes made after a quiet spell, sorted.
+    pub after_quiet: Vec<Duration>,
 }
 
 impl Report {
-    /// Nearest-rank percentile (`p` in 0–100); zero without samples.
+    /// Nearest-rank percentile (`p` in 0–100) of the changes made during
+    /// activity; zero without samples.
     pub fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
-        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
+        percentile(&self.latencies, p)
     }
+}
+
+/// Nearest-rank percentile of sorted `samples`; zero without samples.
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+    samples[rank.clamp(1, samples.len()) - 1]
 }
 
 impl std::fmt::Display for Report {
@@ -115,9 +131,18 @@ impl std::fmt::Display for Report {
             ms(self.latencies.last().copied().unwrap_or_default()),
             ms(mean)
         )?;
+        if !self.after_quiet.is_empty() {
+            writeln!(
+                f,
+                "  after a quiet spell ({} changes): p50 {}  max {}",
+                self.after_quiet.len(),
+                ms(percentile(&self.after_quiet, 50.0)),
+                ms(self.after_quiet.last().copied().unwrap_or_default()),
+            )?;
+        }
         match self.idle_reads_per_minute {
             Some(r) => writeln!(f, "idle stream: {r:.1} state reads per minute"),
-            None => writeln!(f, "idle stream: reads not counted (no outbound log)"),
+            None => writeln!(f, "idle stream: reads not counted"),
         }
     }
 }
@@ -157,6 +182,7 @@ pub async fn measure(addr: SocketAddr, token: &str, options: &Options) -> Result
         before_response: 0,
         reconnects: 0,
         idle_reads_per_minute: None,
+        after_quiet: Vec::new(),
     };
     let (low, high) = options.gap;
     for n in 0..options.changes {
@@ -168,38 +194,45 @@ pub async fn measure(addr: SocketAddr, token: &str, options: &Options) -> Result
                 xorshift(&mut rng) % span
             });
         tokio::time::sleep(gap).await;
-        let (task_id, answered) = poster.create(n).await?;
-        let deadline = tokio::time::Instant::now() + options.timeout;
-        let arrived = loop {
-            match tokio::time::timeout_at(deadline, seen_rx.recv()).await {
-                Ok(Some(seen)) if seen.task_id == task_id => break Some(seen.at),
-                Ok(Some(_)) => continue,
-                Ok(None) => bail!("the stream reader stopped"),
-                Err(_) => break None,
+        match change_latency(&mut poster, &mut seen_rx, n, options.timeout).await? {
+            Arrival::Seen(latency, early) => {
+                report.before_response += usize::from(early);
+                report.latencies.push(latency);
             }
-        };
-        match arrived {
-            Some(at) => {
-                if at < answered {
-                    report.before_response += 1;
-                }
-                report
-                    .latencies
-                    .push(at.saturating_duration_since(answered));
-            }
-            None => report.missed += 1,
+            Arrival::Missed => report.missed += 1,
         }
     }
     report.latencies.sort_unstable();
 
-    if let Some(log) = &options.outbound_log {
-        let before = count_stream_reads(log)?;
+    if !options.idle.is_zero() {
+        let before = stream_reads(addr).await?;
         let started = Instant::now();
         tokio::time::sleep(options.idle).await;
-        let reads = count_stream_reads(log)?.saturating_sub(before);
+        let reads = stream_reads(addr).await?.saturating_sub(before);
         let minutes = started.elapsed().as_secs_f64() / 60.0;
         report.idle_reads_per_minute = Some(reads as f64 / minutes);
     }
+    for n in 0..options.quiet_changes {
+        // After the idle count the stream has been quiet long enough already.
+        if n > 0 || options.idle < options.quiet {
+            tokio::time::sleep(options.quiet).await;
+        }
+        match change_latency(
+            &mut poster,
+            &mut seen_rx,
+            options.changes + n,
+            options.timeout,
+        )
+        .await?
+        {
+            Arrival::Seen(latency, early) => {
+                report.before_response += usize::from(early);
+                report.after_quiet.push(latency);
+            }
+            Arrival::Missed => report.missed += 1,
+        }
+    }
+    report.after_quiet.sort_unstable();
     reader.abort();
     report.reconnects = reconnects.load(Ordering::Relaxed);
     Ok(report)
@@ -215,18 +248,69 @@ fn xorshift(state: &mut u64) -> u64 {
     x
 }
 
-/// sync-relay's state reads recorded so far in devstack's log.
-fn count_stream_reads(log: &std::path::Path) -> Result<usize> {
-    let text = std::fs::read(log).with_context(|| format!("reading {}", log.display()))?;
-    Ok(String::from_utf8_lossy(&text)
+/// What became of one change.
+enum Arrival {
+    /// Its latency, and whether the event came before the POST response.
+    Seen(Duration, bool),
+    Missed,
+}
+
+/// Creates task `n` and waits for its event on the stream.
+async fn change_latency(
+    poster: &mut Poster,
+    seen: &mut mpsc::UnboundedReceiver<Seen>,
+    n: usize,
+    timeout: Duration,
+) -> Result<Arrival> {
+    let (task_id, answered) = poster.create(n).await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, seen.recv()).await {
+            Ok(Some(event)) if event.task_id == task_id => {
+                return Ok(Arrival::Seen(
+                    event.at.saturating_duration_since(answered),
+                    event.at < answered,
+                ))
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => bail!("the stream reader stopped"),
+            Err(_) => return Ok(Arrival::Missed),
+        }
+    }
+}
+
+/// sync-relay's state reads so far: the sum of the gateway's
+/// `devstack_sidecar_requests_total{app="sync-relay",method="GET",api="state"}`.
+async fn stream_reads(addr: SocketAddr) -> Result<u64> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = Request::builder()
+        .uri("/metrics")
+        .header(http::header::HOST, addr.to_string())
+        .body(Empty::<Bytes>::new())?;
+    let response = sender.send_request(request).await?;
+    if response.status() != StatusCode::OK {
+        bail!("GET /metrics answered {}", response.status());
+    }
+    let text = response.into_body().collect().await?.to_bytes();
+    Ok(sidecar_reads(&String::from_utf8_lossy(&text), "sync-relay"))
+}
+
+/// `app`'s state GETs in an OpenMetrics text.
+fn sidecar_reads(metrics: &str, app: &str) -> u64 {
+    let app_label = format!("app=\"{app}\"");
+    metrics
         .lines()
+        .filter(|l| l.starts_with("devstack_sidecar_requests_total{"))
         .filter(|l| {
-            l.contains("outbound request")
-                && l.contains("component=sync-relay")
-                && l.contains("method=GET")
-                && l.contains("/v1.0/state/")
+            l.contains(&app_label) && l.contains("method=\"GET\"") && l.contains("api=\"state\"")
         })
-        .count())
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 /// Reads the stream, reconnecting (with `Last-Event-ID`) when it ends
@@ -355,5 +439,33 @@ impl Poster {
         let task: Value = serde_json::from_slice(&bytes).context("create: not JSON")?;
         let id = task["id"].as_str().context("create: no id")?.to_string();
         Ok((id, answered))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_apps_state_gets_are_counted() {
+        let metrics = r#"# HELP devstack_sidecar_requests Calls of an app to its sidecar's API, by method and API
+# TYPE devstack_sidecar_requests counter
+devstack_sidecar_requests_total{app="sync-relay",method="GET",api="state"} 154
+devstack_sidecar_requests_total{app="sync-relay",method="POST",api="state"} 3
+devstack_sidecar_requests_total{app="sync-relay",method="GET",api="secrets"} 2
+devstack_sidecar_requests_total{app="task-api",method="GET",api="state"} 1000
+devstack_requests_total{app="sync-relay",route="/api/sync/stream",status="200"} 1
+# EOF
+"#;
+        assert_eq!(sidecar_reads(metrics, "sync-relay"), 154);
+        assert_eq!(sidecar_reads(metrics, "audit"), 0);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 50.0), Duration::from_millis(10));
+        assert_eq!(percentile(&samples, 99.0), Duration::from_millis(20));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 }

@@ -306,9 +306,11 @@ async fn handle(ctx: Arc<Ctx>, req: http::Request<Incoming>) -> Result<Resp, Inf
     if let Ok(v) = HeaderValue::from_str(&span.traceparent()) {
         req.headers.insert("traceparent", v);
     }
+    let (method, api) = (req.method.clone(), api_of(&req.path).to_string());
     let response = route(&ctx, req).await;
     span.set("http.status", response.status().as_u16());
     span.end();
+    crate::metrics::metrics().sidecar_request(&ctx.app_id, method.as_str(), &api);
     Ok(response)
 }
 
