@@ -14,12 +14,14 @@
 //! Modules:
 //! - [`stack`] wires one system together: per app-id a listener and a sidecar,
 //!   plus the gateway, the way a cluster runs pods behind an ingress;
-//! - [`manifest`] reads `spin.toml`; [`config`] the Dapr resources (`k8s/dapr`
-//!   and the devstack overlay, plus each SpinApp's `dapr.io/config` from
-//!   `k8s/apps`, whose Configuration's secret scopes and invocation access
-//!   control the sidecars enforce), with [`cel`] for subscriptions' routing
-//!   rules; [`multiapp`] the `dapr.yaml` app plan; [`durations`] parses the
-//!   duration texts they and the APIs use (Go, ISO 8601, protobuf JSON);
+//! - [`manifest`] reads `spin.toml` (parsed by `app_files`, shared with
+//!   k8s-check) and resolves its variables; [`config`] the Dapr resources
+//!   (`k8s/dapr` and the devstack overlay, plus each SpinApp's
+//!   `dapr.io/config` from `k8s/apps`, whose Configuration's secret scopes
+//!   and invocation access control the sidecars enforce), with [`cel`] for
+//!   subscriptions' routing rules; [`multiapp`] the `dapr.yaml` app plan;
+//!   [`durations`] parses the duration texts they and the APIs use (Go,
+//!   ISO 8601, protobuf JSON);
 //! - [`host`] runs the `.wasm` components as Spin does; [`gateway`] is the
 //!   public listener: over the hosted apps ([`gateway::hosted`]) or over apps
 //!   served elsewhere by `spin up` ([`gateway::proxy`]);

@@ -2,12 +2,16 @@
 //! listens on which port and which port its sidecar has. `devstack sidecars`
 //! honours it so that `scripts/dev --spin` and `dapr run -f dapr.yaml` wire
 //! the apps identically.
+//!
+//! The file is read by `app_files::dapr_yaml`, the parser k8s-check uses
+//! too; what is devstack's is the plan: every app must name both ports,
+//! since devstack cannot pick them (`spin up` was told them).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
+use app_files::dapr_yaml::RunFile;
 
 /// One app of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,41 +23,27 @@ pub struct PlannedApp {
     pub sidecar_port: u16,
 }
 
-#[derive(Deserialize)]
-struct RunFile {
-    #[serde(default)]
-    apps: Vec<RunApp>,
-}
-
-/// The fields of a multi-app run entry we use (others are ignored).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RunApp {
-    #[serde(rename = "appID")]
-    app_id: String,
-    app_port: Option<u16>,
-    #[serde(rename = "daprHTTPPort")]
-    dapr_http_port: Option<u16>,
-}
-
 /// Reads the plan from a `dapr.yaml`; every app needs `appPort` and
 /// `daprHTTPPort` (devstack cannot pick them: `spin up` was told them).
 pub fn load(path: &Path) -> Result<Vec<PlannedApp>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text).with_context(|| format!("in {}", path.display()))
+    let file = RunFile::load(path)?;
+    plan(&file).with_context(|| format!("in {}", path.display()))
 }
 
+/// [`load`] on run-file text.
 pub fn parse(text: &str) -> Result<Vec<PlannedApp>> {
-    let file: RunFile = serde_yaml::from_str(text)?;
+    plan(&RunFile::parse(text)?)
+}
+
+fn plan(file: &RunFile) -> Result<Vec<PlannedApp>> {
     let mut plan = Vec::new();
-    for app in file.apps {
+    for app in &file.apps {
         let (Some(app_port), Some(sidecar_port)) = (app.app_port, app.dapr_http_port) else {
             bail!("app {} needs both appPort and daprHTTPPort", app.app_id);
         };
         plan.push(PlannedApp {
             app: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), app_port),
-            app_id: app.app_id,
+            app_id: app.app_id.clone(),
             sidecar_port,
         });
     }

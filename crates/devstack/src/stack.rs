@@ -22,7 +22,6 @@ use crate::gateway;
 use crate::host::{ComponentSettings, Host, ServeOptions};
 use crate::local_secrets::DevSecrets;
 use crate::log_retention;
-use crate::manifest::Manifest;
 use crate::sidecar::{self, Peer, SidecarOptions};
 use crate::store::Store;
 
@@ -234,7 +233,7 @@ impl Stack {
         } else if options.manifest.exists() && !options.external_apps.is_empty() {
             // Sidecars-only: the apps run elsewhere (`spin up`); the gateway
             // forwards to them by the same routes.
-            let manifest = Manifest::load(&options.manifest)?;
+            let manifest = crate::manifest::load(&options.manifest)?;
             let listener = gateway::bind(options.gateway).await?;
             gateway_addr = Some(listener.local_addr()?);
             listeners.push(gateway::proxy::serve(

@@ -1,5 +1,7 @@
 //! Checks `dapr.yaml` (Dapr multi-app run) against spin.toml and the Dapr
-//! resources it loads, the way the `dapr` CLI and daprd will read them:
+//! resources it loads, the way the `dapr` CLI and daprd will read them. Both
+//! files are read by `app_files` (the parsers devstack uses); the checks
+//! here are over their typed models:
 //! - the six app-ids, each `spin up --component-id <id>` of spin.toml,
 //!   listening on `127.0.0.1:<appPort>`, told its sidecar's port through
 //!   `-e DAPR_HTTP_PORT=` *and* `--variable dapr_http_port=` (the component's
@@ -13,29 +15,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
+use app_files::dapr_yaml::RunFile;
 use serde_json::Value;
 
 use crate::kustomize::Resource;
 use crate::rules::{RepoFacts, APP_IDS};
 use crate::schema::CrdSchemas;
 use crate::yaml;
-
-/// One app of the run file, as the checks need it.
-#[derive(Debug, Clone)]
-pub struct RunApp {
-    pub app_id: String,
-    pub ports: BTreeMap<&'static str, i64>,
-    pub command: Vec<String>,
-}
-
-const PORT_FIELDS: [&str; 5] = [
-    "appPort",
-    "daprHTTPPort",
-    "daprGRPCPort",
-    "daprInternalGRPCPort",
-    "metricsPort",
-];
 
 /// The values following `flag` (or its short form) in a command line.
 fn flag_values<'a>(cmd: &'a [String], long: &str, short: Option<&str>) -> Vec<&'a str> {
@@ -58,88 +45,63 @@ fn flag_values<'a>(cmd: &'a [String], long: &str, short: Option<&str>) -> Vec<&'
     out
 }
 
-/// Checks `<repo>/dapr.yaml`; returns the problems found.
+/// Checks `<repo>/dapr.yaml`; returns the problems found. A file that does
+/// not parse (`app_files::dapr_yaml`, the parser devstack uses) is an error.
 pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec<String>> {
-    let path = repo.join("dapr.yaml");
-    let doc = yaml::read_single(&path)?;
+    let run = RunFile::load(&repo.join("dapr.yaml"))?;
     let mut out = Vec::new();
     let at = "dapr.yaml";
 
-    if doc.get("version").and_then(Value::as_i64) != Some(1) {
+    if run.version != Some(1) {
         out.push(format!("{at}: version must be 1"));
     }
-    let common = doc.get("common").cloned().unwrap_or(Value::Null);
-    let apps_v = doc
-        .get("apps")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("{at}: apps is required"))?;
 
-    let mut apps = Vec::new();
-    for (i, a) in apps_v.iter().enumerate() {
-        let app_id = a
-            .get("appID")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let mut ports = BTreeMap::new();
-        for field in PORT_FIELDS {
-            match a.get(field).and_then(Value::as_i64) {
-                Some(p) if (1024..=65535).contains(&p) => {
-                    ports.insert(field, p);
+    // Each app: the five ports set (to ports not reserved), the directory of
+    // spin.toml, HTTP. `ports` keeps the valid ports of each app.
+    let mut ports: Vec<BTreeMap<&'static str, u16>> = Vec::new();
+    for (i, a) in run.apps.iter().enumerate() {
+        let app_id = &a.app_id;
+        let mut valid = BTreeMap::new();
+        for (field, port) in a.ports() {
+            match port {
+                Some(p) if p >= 1024 => {
+                    valid.insert(field, p);
                 }
                 other => out.push(format!(
                     "{at}: apps[{i}] ({app_id}): {field} must be set to a port in 1024..65535 (unset means a random port), is {other:?}"
                 )),
             }
         }
-        let command: Vec<String> = a
-            .get("command")
-            .and_then(Value::as_array)
-            .map(|c| {
-                c.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        match a.get("appDirPath").and_then(Value::as_str) {
+        ports.push(valid);
+        match a.app_dir_path.as_deref() {
             Some(dir) if repo.join(dir).join("spin.toml").is_file() => {}
             other => out.push(format!(
                 "{at}: {app_id}: appDirPath must be the directory of spin.toml, is {other:?}"
             )),
         }
-        let protocol = a
-            .get("appProtocol")
-            .or_else(|| common.get("appProtocol"))
-            .and_then(Value::as_str)
-            .unwrap_or("http");
-        if protocol != "http" {
+        if run.app_protocol(a) != "http" {
             out.push(format!("{at}: {app_id}: appProtocol must be http"));
         }
-        apps.push(RunApp {
-            app_id,
-            ports,
-            command,
-        });
     }
 
     // The app-ids, once each.
-    let ids: Vec<&str> = apps.iter().map(|a| a.app_id.as_str()).collect();
+    let ids: Vec<&str> = run.apps.iter().map(|a| a.app_id.as_str()).collect();
     let set: BTreeSet<&str> = ids.iter().copied().collect();
     if set != APP_IDS.into_iter().collect() || ids.len() != APP_IDS.len() {
         out.push(format!(
             "{at}: apps must be exactly {APP_IDS:?}, once each; are {ids:?}"
         ));
     }
-    for c in facts.components.keys() {
+    for c in facts.spin.components.keys() {
         if c != "web" && !set.contains(c.as_str()) {
             out.push(format!("{at}: spin.toml component {c} has no app"));
         }
     }
 
     // Distinct ports.
-    let mut used: BTreeMap<i64, String> = BTreeMap::new();
-    for a in &apps {
-        for (field, port) in &a.ports {
+    let mut used: BTreeMap<u16, String> = BTreeMap::new();
+    for (a, valid) in run.apps.iter().zip(&ports) {
+        for (field, port) in valid {
             if let Some(prev) = used.insert(*port, format!("{} {field}", a.app_id)) {
                 out.push(format!(
                     "{at}: port {port} is used twice ({prev} and {} {field})",
@@ -150,7 +112,7 @@ pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec
     }
 
     // The commands.
-    for a in &apps {
+    for (a, valid) in run.apps.iter().zip(&ports) {
         let id = a.app_id.as_str();
         let cmd = &a.command;
         if cmd.first().map(String::as_str) != Some("spin")
@@ -172,8 +134,8 @@ pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec
                 out.push(format!("{at}: {id}: --from {from} does not exist"));
             }
         }
-        let app_port = a.ports.get("appPort").copied().unwrap_or(0);
-        let http_port = a.ports.get("daprHTTPPort").copied().unwrap_or(0);
+        let app_port = valid.get("appPort").copied().unwrap_or(0);
+        let http_port = valid.get("daprHTTPPort").copied().unwrap_or(0);
         let listen = flag_values(cmd, "--listen", None);
         let want_listen = format!("127.0.0.1:{app_port}");
         if listen != [want_listen.as_str()] {
@@ -195,7 +157,7 @@ pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec
                 "{at}: {id}: command must pass --variable {want_var} (allowed_outbound_hosts), passes {vars:?}"
             ));
         }
-        if let Some(c) = facts.components.get(id) {
+        if let Some(c) = facts.spin.components.get(id) {
             if !c
                 .allowed_outbound_hosts
                 .iter()
@@ -209,20 +171,12 @@ pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec
     }
 
     // Resources, loaded like daprd.
-    let paths: Vec<String> = common
-        .get("resourcesPaths")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let paths = &run.common.resources_paths;
     if paths.is_empty() {
         out.push(format!("{at}: common.resourcesPaths is required"));
     }
     let mut loaded: Vec<Resource> = Vec::new();
-    for p in &paths {
+    for p in paths {
         let dir = repo.join(p);
         if !dir.is_dir() {
             out.push(format!("{at}: resources path {p} does not exist"));
@@ -230,7 +184,7 @@ pub fn check(repo: &Path, facts: &RepoFacts, schemas: &CrdSchemas) -> Result<Vec
         }
         loaded.extend(load_like_daprd(&dir)?);
     }
-    if let Some(cfg) = common.get("configFilePath").and_then(Value::as_str) {
+    if let Some(cfg) = &run.common.config_file_path {
         let file = repo.join(cfg);
         match yaml::read_single(&file) {
             Ok(value) => loaded_config(value, file, schemas, &mut out),

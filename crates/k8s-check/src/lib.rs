@@ -10,7 +10,8 @@
 //!    semantics), core kinds against a hand-written subset schema;
 //! 3. [`rules`] checks the project's deployment rules (SpinApp annotations,
 //!    scoping, dead-letter topics, ingress only on /api, …);
-//! 4. [`dapr_run`] checks `dapr.yaml` against spin.toml and the resources;
+//! 4. [`dapr_run`] checks `dapr.yaml` against spin.toml and the resources
+//!    (both files read by `app_files`, the parsers devstack uses too);
 //! 5. [`observability`] checks the Prometheus alert rules (fields, runbook
 //!    anchors, metric names against `known-metrics.txt`), the YAML embedded
 //!    in ConfigMaps and the Configurations' trace exporter.

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use app_files::spin_toml::{Manifest, Route};
 use serde_json::Value;
 
 use crate::kustomize::Resource;
@@ -38,28 +39,19 @@ pub const UI_PATHS: [(&str, &str); 2] = [("/", "Exact"), ("/assets", "Prefix")];
 pub const PLACEHOLDER_IMAGE: &str = "registry.invalid/todo:set-by-overlay";
 
 /// What the rules need to know about the rest of the repository.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct RepoFacts {
-    /// spin.toml components by name.
-    pub components: BTreeMap<String, SpinComponent>,
+    /// spin.toml, read by the parser devstack uses (`app_files`): a
+    /// manifest devstack would refuse is an error here too.
+    pub spin: Manifest,
     /// Secrets scripts/deploy creates (always, or on demand).
     pub deploy_secrets: BTreeSet<String>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct SpinComponent {
-    pub routes: Vec<String>,
-    pub environment: BTreeMap<String, String>,
-    pub allowed_outbound_hosts: Vec<String>,
 }
 
 impl RepoFacts {
     /// Reads spin.toml and scripts/deploy under `repo`.
     pub fn load(repo: &Path) -> Result<RepoFacts> {
-        let manifest = repo.join("spin.toml");
-        let text = std::fs::read_to_string(&manifest)
-            .with_context(|| format!("reading {}", manifest.display()))?;
-        let mut facts = RepoFacts::from_spin_toml(&text)?;
+        let mut facts = RepoFacts::load_spin_toml_only(repo)?;
         let deploy = repo.join("scripts/deploy");
         let script = std::fs::read_to_string(&deploy)
             .with_context(|| format!("reading {}", deploy.display()))?;
@@ -69,67 +61,18 @@ impl RepoFacts {
 
     /// Reads only spin.toml under `repo` (no deploy script: no secrets known).
     pub fn load_spin_toml_only(repo: &Path) -> Result<RepoFacts> {
-        let manifest = repo.join("spin.toml");
-        let text = std::fs::read_to_string(&manifest)
-            .with_context(|| format!("reading {}", manifest.display()))?;
-        RepoFacts::from_spin_toml(&text)
-    }
-
-    pub fn from_spin_toml(text: &str) -> Result<RepoFacts> {
-        let doc: toml::Value = toml::from_str(text).context("spin.toml is not valid TOML")?;
-        let mut components: BTreeMap<String, SpinComponent> = BTreeMap::new();
-        if let Some(table) = doc.get("component").and_then(toml::Value::as_table) {
-            for (name, c) in table {
-                let strings = |key: &str| -> Vec<String> {
-                    c.get(key)
-                        .and_then(toml::Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                let environment = c
-                    .get("environment")
-                    .and_then(toml::Value::as_table)
-                    .map(|t| {
-                        t.iter()
-                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                components.insert(
-                    name.clone(),
-                    SpinComponent {
-                        routes: Vec::new(),
-                        environment,
-                        allowed_outbound_hosts: strings("allowed_outbound_hosts"),
-                    },
-                );
-            }
-        }
-        let triggers = doc
-            .get("trigger")
-            .and_then(|t| t.get("http"))
-            .and_then(toml::Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for t in triggers {
-            let (Some(route), Some(component)) = (
-                t.get("route").and_then(toml::Value::as_str),
-                t.get("component").and_then(toml::Value::as_str),
-            ) else {
-                continue;
-            };
-            if let Some(c) = components.get_mut(component) {
-                c.routes.push(route.to_string());
-            }
-        }
         Ok(RepoFacts {
-            components,
+            spin: Manifest::load(&repo.join("spin.toml"))?,
             deploy_secrets: BTreeSet::new(),
         })
+    }
+
+    /// Does spin.toml route the path `path` (exactly as written) to
+    /// `component`?
+    pub fn has_route(&self, component: &str, path: &str) -> bool {
+        self.spin
+            .routes_of(component)
+            .any(|r| matches!(r, Route::Path(p) if p == path))
     }
 }
 
@@ -629,7 +572,7 @@ pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
     if names != want {
         out.push(format!("SpinApps must be exactly {want:?}, are {names:?}"));
     }
-    for c in facts.components.keys() {
+    for c in facts.spin.components.keys() {
         if !spinapps.contains_key(c) {
             out.push(format!("spin.toml component {c} has no SpinApp"));
         }
@@ -667,11 +610,7 @@ pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
             // No sidecar: no secrets, no Dapr Configuration; only the probes'
             // route must exist in spin.toml.
             let health = format!("/healthz/{name}");
-            if !facts
-                .components
-                .get(name.as_str())
-                .is_some_and(|sc| sc.routes.contains(&health))
-            {
+            if !facts.has_route(name, &health) {
                 out.push(format!(
                     "{at}: spin.toml has no route {health} for the probes"
                 ));
@@ -712,9 +651,9 @@ pub fn check_deployable(rs: &[Resource], facts: &RepoFacts) -> Vec<String> {
             }
         }
         // spin.toml agrees: health route, the Dapr names the component uses.
-        if let Some(sc) = facts.components.get(name.as_str()) {
+        if let Some(sc) = facts.spin.components.get(name.as_str()) {
             let health = format!("/healthz/{name}");
-            if !sc.routes.contains(&health) {
+            if !facts.has_route(name, &health) {
                 out.push(format!(
                     "{at}: spin.toml has no route {health} for the probes"
                 ));

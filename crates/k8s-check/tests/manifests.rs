@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use app_files::spin_toml::Manifest;
 use k8s_check::kustomize::{self, Resource};
 use k8s_check::rules::{self, RepoFacts};
 use k8s_check::schema::CrdSchemas;
@@ -26,6 +27,17 @@ fn schemas() -> &'static CrdSchemas {
 
 fn facts() -> RepoFacts {
     RepoFacts::load(&repo()).unwrap()
+}
+
+/// The repository's facts with `from` replaced by `to` in spin.toml.
+fn facts_with_spin_toml(from: &str, to: &str) -> RepoFacts {
+    let path = repo().join("spin.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "spin.toml has no {from:?}");
+    RepoFacts {
+        spin: Manifest::parse(&text.replacen(from, to, 1), &path).unwrap(),
+        ..facts()
+    }
 }
 
 fn render(overlay: &str) -> Vec<Resource> {
@@ -484,5 +496,49 @@ fn the_deploy_script_lists_the_secrets() {
         "todo-kafka-external",
     ] {
         assert!(f.deploy_secrets.contains(s), "{s}: {:?}", f.deploy_secrets);
+    }
+}
+
+#[test]
+fn spin_toml_rules_fail_meaningfully() {
+    let rs = render("minikube");
+    for (what, from, to, expect) in [
+        (
+            "health route",
+            "route = \"/healthz/audit\"",
+            "route = \"/healthz/audit2\"",
+            "spin.toml has no route /healthz/audit",
+        ),
+        (
+            "sidecarless health route",
+            "route = \"/healthz/web\"",
+            "route = \"/healthz/ui\"",
+            "spin.toml has no route /healthz/web",
+        ),
+        (
+            "missing store",
+            "STATE_STORE = \"statestore\"",
+            "STATE_STORE = \"nostore\"",
+            "spin.toml sets STATE_STORE=nostore but there is no Component nostore",
+        ),
+        (
+            "wrong building block",
+            "PUBSUB_NAME = \"kafka-pubsub\"",
+            "PUBSUB_NAME = \"statestore\"",
+            "PUBSUB_NAME=statestore is a state.postgresql, not a pubsub component",
+        ),
+        (
+            "component without SpinApp",
+            "[component.web]",
+            "[[trigger.http]]\nroute = \"/extra\"\ncomponent = \"extra\"\n[component.extra]\nsource = \"x.wasm\"\n\n[component.web]",
+            "spin.toml component extra has no SpinApp",
+        ),
+    ] {
+        let found = rules::check_deployable(&rs, &facts_with_spin_toml(from, to));
+        assert!(
+            found.iter().any(|p| p.contains(expect)),
+            "{what}: expected a problem mentioning {expect:?}, got:\n{}",
+            found.join("\n")
+        );
     }
 }

@@ -120,7 +120,7 @@ impl Host {
         // Variables are resolved per listener (`serve_with`), where the
         // values a listener adds are known; parsing already checked that
         // every template names a declared variable.
-        let manifest = Manifest::load(manifest_path)?;
+        let manifest = crate::manifest::load(manifest_path)?;
 
         let engine = engine::build_engine(options)?;
         let mut prepared = BTreeMap::new();
@@ -135,7 +135,7 @@ impl Host {
                 continue;
             };
             if !source.is_file() {
-                let hint = match component.build_hint() {
+                let hint = match crate::manifest::build_hint(component) {
                     Some(cmd) => format!(" — build it with `{cmd}` (or `spin build`)"),
                     None => String::new(),
                 };
@@ -266,7 +266,7 @@ impl Host {
                 bail!("{}: {why}", manifest.path.display());
             }
             let component = manifest.component(id)?;
-            let unsupported = component.unsupported_features();
+            let unsupported = crate::manifest::unsupported_features(component);
             if !unsupported.is_empty() {
                 tracing::warn!(component = %id, "devstack does not provide: {}", unsupported.join(", "));
             }
@@ -274,8 +274,8 @@ impl Host {
             let mut values = self.inner.variables.clone();
             values.extend(opts.variables.clone());
             values.extend(own.variables);
-            let resolved = manifest.resolve_variables(&values)?;
-            let hosts = manifest.resolved_allowed_outbound_hosts(id, &resolved)?;
+            let resolved = crate::manifest::resolve_variables(manifest, &values)?;
+            let hosts = crate::manifest::resolved_allowed_outbound_hosts(manifest, id, &resolved)?;
             let allowed = outbound::allowed_hosts_for(id, &hosts)?;
             let mut env = opts.env.clone();
             env.extend(own.env);

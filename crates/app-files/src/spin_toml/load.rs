@@ -1,6 +1,9 @@
 //! Reading `spin.toml`: the raw serde shapes and the checks Spin makes
-//! (manifest version 2, variable names, component ids, trigger shapes),
-//! every error naming the file and the offending field.
+//! (manifest version 2, variable names, component ids, trigger shapes,
+//! templates naming declared variables), every error naming the file and
+//! the offending field. It exists apart from the model so that the model
+//! reads as what a loaded manifest *is*, and this file as what makes one
+//! invalid.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 
-use super::{Application, Component, HttpTrigger, Manifest, Route, Source, Template, Variable};
+use super::{Application, Component, HttpTrigger, Manifest, Route, Template, Variable};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,24 +35,13 @@ struct RawHttpTrigger {
     component: Option<toml::Value>,
     #[serde(default)]
     components: Option<toml::Value>,
-    route: RawRoute,
+    /// A string or `{ private = true }`; matched by hand below so that a
+    /// wrong shape gets an error saying what a route must be.
+    route: toml::Value,
     #[serde(default)]
     executor: Option<toml::Value>,
     #[serde(default)]
     static_response: Option<toml::Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawRoute {
-    Path(String),
-    Private(RawPrivate),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPrivate {
-    private: bool,
 }
 
 impl Manifest {
@@ -110,19 +102,6 @@ impl Manifest {
                     }
                 }
             }
-            for (key, value) in &component.environment {
-                if value.contains("{{") {
-                    tracing::warn!(
-                        manifest = %file,
-                        component = %id,
-                        key = %key,
-                        "environment values are not templates in Spin; {{{{ … }}}} is passed verbatim"
-                    );
-                }
-            }
-            if let Source::Remote(_) = component.source {
-                tracing::warn!(manifest = %file, component = %id, "remote component sources are not fetched by devstack");
-            }
         }
 
         let mut http_triggers = Vec::new();
@@ -160,11 +139,20 @@ impl Manifest {
                 if !raw.components.contains_key(&component) {
                     bail!("{at}: `component = {component:?}` names no [component.{component}]");
                 }
-                let route = match t.route {
-                    RawRoute::Path(p) => Route::Path(p),
-                    RawRoute::Private(RawPrivate { private: true }) => Route::Private,
-                    RawRoute::Private(RawPrivate { private: false }) => bail!(
+                let private = match &t.route {
+                    toml::Value::Table(table) if table.len() == 1 => {
+                        table.get("private").and_then(toml::Value::as_bool)
+                    }
+                    _ => None,
+                };
+                let route = match (t.route, private) {
+                    (toml::Value::String(p), _) => Route::Path(p),
+                    (_, Some(true)) => Route::Private,
+                    (_, Some(false)) => bail!(
                         "{at}: route must be a string pattern or '{{ private = true }}': component '{component}' has {{ private = false }}"
+                    ),
+                    (other, None) => bail!(
+                        "{at}: route must be a string pattern or '{{ private = true }}': component '{component}' has {other}"
                     ),
                 };
                 http_triggers.push(HttpTrigger {
