@@ -41,8 +41,8 @@ use fake_dapr::harness::*;
 use fake_dapr::FakeDapr;
 use serde_json::{json, Value};
 use todo_core::events::{events_for_change, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::validate::{parse_task_input, validate};
 use todo_dapr::{Transport, TransportError};
 use uuid::Uuid;
 

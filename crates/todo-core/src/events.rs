@@ -399,6 +399,6 @@ fn fields_with_value(task: &Task) -> Vec<String> {
 /// When the task's reminder fires: `dueAt - reminder.before`, if both are set.
 pub fn remind_at(task: &Task) -> Option<DateTime<Utc>> {
     let due = task.due_at?;
-    let before = crate::duration::parse_duration(&task.reminder.as_ref()?.before).ok()?;
+    let before = crate::task::duration::parse_duration(&task.reminder.as_ref()?.before).ok()?;
     due.checked_sub_signed(before)
 }

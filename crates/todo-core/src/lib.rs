@@ -5,9 +5,10 @@
 //! Components (wasm) and devstack (native) share these types.
 //!
 //! Modules, by concern:
-//! - **tasks** (task-api): [`task`] (the model), [`validate`], [`patch`] (RFC
-//!   7396), [`query`] (the list engine), [`task_pages`] (the bounded index),
-//!   [`duration`] (ISO 8601 `reminder.before`);
+//! - **tasks** (task-api): [`task`] (the model), [`task::validate`],
+//!   [`task::patch`] (RFC 7396), [`task::query`] (the list engine),
+//!   [`task::pages`] (the bounded index), [`task::duration`] (ISO 8601
+//!   `reminder.before`);
 //! - **events**: [`events`] (every CloudEvent published), [`task_event`] and
 //!   [`account_event`] (reading them as a consumer), [`canonical`] (RFC 8785);
 //! - **recurrence**: [`recurrence`], [`rrule_syntax`] (the RFC 5545 parser),
@@ -29,15 +30,12 @@ pub mod audit_page;
 pub mod auth;
 pub mod canonical;
 pub mod delivery;
-pub mod duration;
 pub mod events;
 pub mod identity;
 pub mod jwks;
 pub mod notification;
 pub mod notify_settings;
-pub mod patch;
 pub mod problem;
-pub mod query;
 pub mod recurrence;
 pub mod recurrence_query;
 pub mod reminder_job;
@@ -46,8 +44,6 @@ pub mod sse;
 pub mod sync_feed;
 pub mod task;
 pub mod task_event;
-pub mod task_pages;
-pub mod validate;
 pub mod webhook;
 pub mod welcome;
 

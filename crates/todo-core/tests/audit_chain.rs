@@ -7,9 +7,9 @@ use todo_core::audit_chain::{
     canonical_json, changes, entry_hash, AuditEntry, ChainHead, FieldChange, Verifier, GENESIS_HASH,
 };
 use todo_core::events::{changed_fields, events_for_change, CloudEvent, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
 use todo_core::task_event::{self, TaskEvent};
-use todo_core::validate::{parse_task_input, validate};
 use uuid::Uuid;
 
 const USER: &str = "alice";
@@ -327,7 +327,9 @@ fn tampering_is_found_at_the_first_broken_seq() {
 /// that its JSON is as large as a valid task's can be.
 fn largest_task(c: char) -> Task {
     use todo_core::rrule_syntax::RRULE_MAX_LEN;
-    use todo_core::validate::{DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS};
+    use todo_core::task::validate::{
+        DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS,
+    };
     use todo_core::{Channel, Recurrence, RecurrenceFrom, Reminder, Status};
     assert_eq!(c.len_utf8(), 4);
     let text = |n: usize| c.to_string().repeat(n);

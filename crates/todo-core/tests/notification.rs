@@ -195,7 +195,7 @@ fn an_old_layout_inbox_reads_and_is_cut_into_pages_by_its_next_write() {
 
 #[test]
 fn forty_of_the_largest_notification_fit_in_a_document() {
-    use todo_core::validate::TITLE_MAX_CHARS;
+    use todo_core::task::validate::TITLE_MAX_CHARS;
     let mut r = reminder(vec![Channel::Webhook; 50]);
     r.channels
         .extend([Channel::Email, Channel::Inbox, Channel::Email]);

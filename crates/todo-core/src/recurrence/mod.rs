@@ -84,8 +84,8 @@ mod zone;
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc};
 
 use crate::rrule_syntax::{self, Recur, Until};
+use crate::task::validate::{RecurrenceInput, ReminderInput, TaskInput};
 use crate::task::{RecurrenceFrom, Task};
-use crate::validate::{RecurrenceInput, ReminderInput, TaskInput};
 use expand::Expansion;
 use placed::Placed;
 use zone::Zone;
