@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use todo_core::account_event::{scrub_addresses, AccountEvent};
+use todo_core::events::account::{scrub_addresses, AccountEvent};
 use todo_core::welcome::{claim, single_mailbox, welcome_email, WelcomeClaim, WelcomeRecord};
 use todo_core::welcome::{WelcomeState, WELCOME_TTL_SECS};
 use todo_dapr::document::{

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use todo_core::canonical::canonical_json;
+use todo_core::events::canonical::canonical_json;
 use todo_core::events::TaskChange;
 use todo_core::task::pages::{PageId, STATUSES};
 use todo_core::task::patch;

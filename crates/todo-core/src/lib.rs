@@ -9,8 +9,9 @@
 //!   [`task::patch`] (RFC 7396), [`task::query`] (the list engine),
 //!   [`task::pages`] (the bounded index), [`task::duration`] (ISO 8601
 //!   `reminder.before`);
-//! - **events**: [`events`] (every CloudEvent published), [`task_event`] and
-//!   [`account_event`] (reading them as a consumer), [`canonical`] (RFC 8785);
+//! - **events**: [`events`] (every CloudEvent published), [`events::task`]
+//!   and [`events::account`] (reading them as a consumer),
+//!   [`events::canonical`] (RFC 8785);
 //! - **recurrence**: [`recurrence`], [`rrule_syntax`] (the RFC 5545 parser),
 //!   [`recurrence_query`] (the preview's query);
 //! - **audit**: [`audit_chain`] (entries and the hash chain), [`audit_page`];
@@ -24,11 +25,9 @@
 //!   keep them);
 //! - **errors**: [`problem`] (RFC 9457).
 
-pub mod account_event;
 pub mod audit_chain;
 pub mod audit_page;
 pub mod auth;
-pub mod canonical;
 pub mod delivery;
 pub mod events;
 pub mod identity;
@@ -43,7 +42,6 @@ pub mod rrule_syntax;
 pub mod sse;
 pub mod sync_feed;
 pub mod task;
-pub mod task_event;
 pub mod webhook;
 pub mod welcome;
 

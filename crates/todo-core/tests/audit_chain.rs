@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 use todo_core::audit_chain::{
     canonical_json, changes, entry_hash, AuditEntry, ChainHead, FieldChange, Verifier, GENESIS_HASH,
 };
+use todo_core::events::task::TaskEvent;
 use todo_core::events::{changed_fields, events_for_change, CloudEvent, TaskChange};
 use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::task_event::{self, TaskEvent};
 use uuid::Uuid;
 
 const USER: &str = "alice";
@@ -32,7 +32,7 @@ fn event(change: TaskChange, before: Option<&Task>, after: Option<&Task>, n: u12
     let mut id = || Uuid::from_u128(n);
     let outbound = events_for_change(change, USER, before, after, t0(), &mut id);
     let envelope: CloudEvent<Value> = serde_json::from_value(outbound[0].event.clone()).unwrap();
-    task_event::read(envelope).unwrap()
+    todo_core::events::task::read(envelope).unwrap()
 }
 
 fn change(field: &str, from: Value, to: Value) -> FieldChange {
