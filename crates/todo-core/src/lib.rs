@@ -12,8 +12,8 @@
 //! - **events**: [`events`] (every CloudEvent published), [`events::task`]
 //!   and [`events::account`] (reading them as a consumer),
 //!   [`events::canonical`] (RFC 8785);
-//! - **recurrence**: [`recurrence`], [`rrule_syntax`] (the RFC 5545 parser),
-//!   [`recurrence_query`] (the preview's query);
+//! - **recurrence**: [`recurrence`], [`recurrence::syntax`] (the RFC 5545
+//!   parser), [`recurrence::query`] (the preview's query);
 //! - **audit**: [`audit_chain`] (entries and the hash chain), [`audit_page`];
 //! - **notify**: [`reminder_job`], [`delivery`] (a fired reminder's outcome),
 //!   [`notification`] (the inbox), [`notify_settings`], [`webhook`],
@@ -36,9 +36,7 @@ pub mod notification;
 pub mod notify_settings;
 pub mod problem;
 pub mod recurrence;
-pub mod recurrence_query;
 pub mod reminder_job;
-pub mod rrule_syntax;
 pub mod sse;
 pub mod sync_feed;
 pub mod task;

@@ -326,7 +326,7 @@ fn tampering_is_found_at_the_first_broken_seq() {
 /// A task at every limit task-api enforces, in 4-byte characters (`c`), so
 /// that its JSON is as large as a valid task's can be.
 fn largest_task(c: char) -> Task {
-    use todo_core::rrule_syntax::RRULE_MAX_LEN;
+    use todo_core::recurrence::syntax::RRULE_MAX_LEN;
     use todo_core::task::validate::{
         DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS,
     };
@@ -360,7 +360,7 @@ fn largest_task(c: char) -> Task {
 #[test]
 fn the_largest_possible_entry_fits_in_a_document() {
     use todo_core::audit_chain::MAX_ENTRY_BYTES;
-    use todo_core::rrule_syntax::RRULE_MAX_LEN;
+    use todo_core::recurrence::syntax::RRULE_MAX_LEN;
     // Every tracked field changes from one largest value to another.
     let before = largest_task('\u{1D11E}');
     let mut after = largest_task('\u{1D122}');

@@ -17,8 +17,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc, Weekday};
 use rrule::RRuleSet;
+use todo_core::recurrence::syntax::{parse, Freq, Recur, Until};
 use todo_core::recurrence::{next_task_input, preview};
-use todo_core::rrule_syntax::{parse, Freq, Recur, Until};
 use todo_core::{Priority, Recurrence, RecurrenceFrom, Status, Task};
 use uuid::Uuid;
 
