@@ -6,7 +6,7 @@
 //!   (`todo.account.created.v1`, published by identity), recorded as an
 //!   entry of the new account's own chain (user = account id), normally its
 //!   first. The entry holds no personal data, see
-//!   [`todo_core::audit_chain`] ("Account entries").
+//!   [`todo_core::audit::chain`] ("Account entries").
 //!
 //! Replies follow Dapr's contract (architecture §4): SUCCESS once the entry is
 //! appended, or when the event was recorded before (redelivery); RETRY when

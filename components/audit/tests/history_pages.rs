@@ -9,8 +9,8 @@ mod support;
 use audit::store::{self, AppendError};
 use serde_json::{json, Value};
 use support::*;
-use todo_core::audit_chain::{MAX_ENTRY_BYTES, SEEN_TTL_SECS};
-use todo_core::audit_page::HISTORY_PAGE_SEQS;
+use todo_core::audit::chain::{MAX_ENTRY_BYTES, SEEN_TTL_SECS};
+use todo_core::audit::page::HISTORY_PAGE_SEQS;
 use todo_core::events::TaskChange;
 use todo_core::task::Task;
 

@@ -14,7 +14,7 @@
 //!   [`events::canonical`] (RFC 8785);
 //! - **recurrence**: [`recurrence`], [`recurrence::syntax`] (the RFC 5545
 //!   parser), [`recurrence::query`] (the preview's query);
-//! - **audit**: [`audit_chain`] (entries and the hash chain), [`audit_page`];
+//! - **audit**: [`audit::chain`] (entries and the hash chain), [`audit::page`];
 //! - **notify**: [`reminder_job`], [`delivery`] (a fired reminder's outcome),
 //!   [`notification`] (the inbox), [`notify_settings`], [`webhook`],
 //!   [`welcome`];
@@ -25,8 +25,7 @@
 //!   keep them);
 //! - **errors**: [`problem`] (RFC 9457).
 
-pub mod audit_chain;
-pub mod audit_page;
+pub mod audit;
 pub mod auth;
 pub mod delivery;
 pub mod events;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-use todo_core::audit_chain::{
+use todo_core::audit::chain::{
     canonical_json, changes, entry_hash, AuditEntry, ChainHead, FieldChange, Verifier, GENESIS_HASH,
 };
 use todo_core::events::task::TaskEvent;
@@ -359,7 +359,7 @@ fn largest_task(c: char) -> Task {
 
 #[test]
 fn the_largest_possible_entry_fits_in_a_document() {
-    use todo_core::audit_chain::MAX_ENTRY_BYTES;
+    use todo_core::audit::chain::MAX_ENTRY_BYTES;
     use todo_core::recurrence::syntax::RRULE_MAX_LEN;
     // Every tracked field changes from one largest value to another.
     let before = largest_task('\u{1D11E}');

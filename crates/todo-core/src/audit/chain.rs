@@ -16,7 +16,7 @@
 //!   `actor` is the user whose task it is (`data.userId`: only the owner can
 //!   change a task, directly or through their recurring series).
 //! - `changes` compares `data.previous` with `data.task` ([`changes`]) over
-//!   [`TRACKED_FIELDS`](crate::events::TRACKED_FIELDS), in that order. A
+//!   [`TRACKED_FIELDS`], in that order. A
 //!   field's value is its JSON in the task; an absent task (before a create,
 //!   after a delete) has every field `null`, and empty values (`""`, `[]`)
 //!   count as `null`, so a create lists the fields that were set and a delete
