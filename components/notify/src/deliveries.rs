@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use todo_core::events::account::{scrub_addresses, AccountEvent};
 use todo_core::events::{self, CloudEvent, ReminderEventData};
-use todo_core::reminder_job::ReminderEvent;
+use todo_core::notify::reminder_job::ReminderEvent;
 use todo_dapr::inbound::{parse_cloud_event, DeliveryStatus};
 use todo_dapr::Transport;
 use todo_http::respond::delivery_auth_failed;

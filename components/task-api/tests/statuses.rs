@@ -323,7 +323,7 @@ impl World {
                     state_store: STORE.into(),
                     pubsub: "kafka-pubsub".into(),
                     email_binding: "email".into(),
-                    webhooks: todo_core::notify_settings::WebhookPolicy {
+                    webhooks: todo_core::notify::settings::WebhookPolicy {
                         allow_http_loopback: true,
                         blocked_loopback_ports: vec![3500],
                     },

@@ -15,9 +15,9 @@
 //! - **recurrence**: [`recurrence`], [`recurrence::syntax`] (the RFC 5545
 //!   parser), [`recurrence::query`] (the preview's query);
 //! - **audit**: [`audit::chain`] (entries and the hash chain), [`audit::page`];
-//! - **notify**: [`reminder_job`], [`delivery`] (a fired reminder's outcome),
-//!   [`notification`] (the inbox), [`notify_settings`], [`webhook`],
-//!   [`welcome`];
+//! - **notify**: [`notify::reminder_job`], [`notify::delivery`] (a fired
+//!   reminder's outcome), [`notify::inbox`], [`notify::settings`],
+//!   [`notify::webhook`], [`notify::welcome`];
 //! - **sync**: [`sync_feed`], [`sse`];
 //! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
 //!   tokens, lockout), [`auth`] (JWTs: our HS256, or an OIDC issuer's
@@ -27,20 +27,15 @@
 
 pub mod audit;
 pub mod auth;
-pub mod delivery;
 pub mod events;
 pub mod identity;
 pub mod jwks;
-pub mod notification;
-pub mod notify_settings;
+pub mod notify;
 pub mod problem;
 pub mod recurrence;
-pub mod reminder_job;
 pub mod sse;
 pub mod sync_feed;
 pub mod task;
-pub mod webhook;
-pub mod welcome;
 
 pub use problem::{FieldError, Problem};
 pub use task::{Channel, Priority, Recurrence, RecurrenceFrom, Reminder, Status, Task};
