@@ -18,7 +18,7 @@
 //! - **notify**: [`notify::reminder_job`], [`notify::delivery`] (a fired
 //!   reminder's outcome), [`notify::inbox`], [`notify::settings`],
 //!   [`notify::webhook`], [`notify::welcome`];
-//! - **sync**: [`sync_feed`], [`sse`];
+//! - **sync**: [`sync::feed`], [`sync::sse`];
 //! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
 //!   tokens, lockout), [`auth`] (JWTs: our HS256, or an OIDC issuer's
 //!   RS256/ES256), [`jwks`] (the issuer's published keys and how long to
@@ -33,8 +33,7 @@ pub mod jwks;
 pub mod notify;
 pub mod problem;
 pub mod recurrence;
-pub mod sse;
-pub mod sync_feed;
+pub mod sync;
 pub mod task;
 
 pub use problem::{FieldError, Problem};
