@@ -21,15 +21,14 @@
 //! - **sync**: [`sync::feed`], [`sync::sse`];
 //! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
 //!   tokens, lockout), [`auth`] (JWTs: our HS256, or an OIDC issuer's
-//!   RS256/ES256), [`jwks`] (the issuer's published keys and how long to
-//!   keep them);
+//!   RS256/ES256), [`auth::jwks`] (the issuer's published keys and how long
+//!   to keep them);
 //! - **errors**: [`problem`] (RFC 9457).
 
 pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod identity;
-pub mod jwks;
 pub mod notify;
 pub mod problem;
 pub mod recurrence;
