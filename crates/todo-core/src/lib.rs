@@ -4,26 +4,27 @@
 //! `now` and fresh ids in, so every rule is tested natively and deterministically.
 //! Components (wasm) and devstack (native) share these types.
 //!
-//! Modules, by concern:
-//! - **tasks** (task-api): [`task`] (the model), [`task::validate`],
-//!   [`task::patch`] (RFC 7396), [`task::query`] (the list engine),
-//!   [`task::pages`] (the bounded index), [`task::duration`] (ISO 8601
-//!   `reminder.before`);
-//! - **events**: [`events`] (every CloudEvent published), [`events::task`]
-//!   and [`events::account`] (reading them as a consumer),
-//!   [`events::canonical`] (RFC 8785);
-//! - **recurrence**: [`recurrence`], [`recurrence::syntax`] (the RFC 5545
-//!   parser), [`recurrence::query`] (the preview's query);
-//! - **audit**: [`audit::chain`] (entries and the hash chain), [`audit::page`];
-//! - **notify**: [`notify::reminder_job`], [`notify::delivery`] (a fired
-//!   reminder's outcome), [`notify::inbox`], [`notify::settings`],
-//!   [`notify::webhook`], [`notify::welcome`];
-//! - **sync**: [`sync::feed`], [`sync::sse`];
-//! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
-//!   tokens, lockout), [`auth`] (JWTs: our HS256, or an OIDC issuer's
-//!   RS256/ES256), [`auth::jwks`] (the issuer's published keys and how long
-//!   to keep them);
-//! - **errors**: [`problem`] (RFC 9457).
+//! One folder per concern; each folder's `mod.rs` says what the concern is
+//! and maps its files:
+//! - [`task`] (task-api): the task model, validation, JSON Merge Patch
+//!   (RFC 7396), the list engine, the bounded task index, ISO 8601
+//!   `reminder.before` durations;
+//! - [`events`]: every CloudEvent published, reading delivered ones as a
+//!   consumer, canonical JSON (RFC 8785);
+//! - [`recurrence`]: RFC 5545 RRULEs — the parser, the expander, zones,
+//!   the next occurrence — and the preview's query;
+//! - [`audit`]: the per-user hash chain of entries, and its pages;
+//! - [`notify`]: reminder jobs, what a fired reminder delivers, the inbox,
+//!   the user's settings, webhooks, the welcome e-mail;
+//! - [`sync`] (sync-relay): the per-user change feed, SSE framing;
+//! - [`auth`]: JWTs (our HS256, or an OIDC issuer's RS256/ES256) and the
+//!   issuer's published keys;
+//! - [`identity`]: accounts, passwords, refresh tokens, lockout;
+//! - [`problem`], a single file: RFC 9457 problem details, the one error
+//!   shape every route answers with.
+//!
+//! The error types and the task model are also at the crate root
+//! ([`Problem`], [`Task`], …).
 
 pub mod audit;
 pub mod auth;
