@@ -6,14 +6,14 @@
 //!   (`todo.account.created.v1`, published by identity), recorded as an
 //!   entry of the new account's own chain (user = account id), normally its
 //!   first. The entry holds no personal data, see
-//!   [`todo_core::audit_chain`] ("Account entries").
+//!   [`todo_core::audit::chain`] ("Account entries").
 //!
 //! Replies follow Dapr's contract (architecture §4): SUCCESS once the entry is
 //! appended, or when the event was recorded before (redelivery); RETRY when
 //! the sidecar or the store fails; DROP, with a log line saying why, for a
 //! body that is not an event of a known type and version, or whose data
 //! does not match its type (see [`todo_http::delivery`] and
-//! [`todo_core::account_event`]); DROP too for a task event about a task
+//! [`todo_core::events::account`]); DROP too for a task event about a task
 //! whose history belongs to another user, and for one whose entry would
 //! exceed the document bound (its task breaks the task limits).
 //!
@@ -21,8 +21,8 @@
 //! (reasons go through [`scrub_addresses`]).
 
 use serde_json::Value;
-use todo_core::account_event::{self, scrub_addresses, AccountEvent};
-use todo_core::events::CloudEvent;
+use todo_core::events::account::{scrub_addresses, AccountEvent};
+use todo_core::events::{self, CloudEvent};
 use todo_dapr::inbound::{parse_cloud_event, DeliveryStatus};
 use todo_dapr::Transport;
 use todo_http::respond::delivery_auth_failed;
@@ -68,7 +68,7 @@ fn read_account_event(body: &[u8]) -> Result<AccountEvent, String> {
     let envelope = parse_cloud_event::<CloudEvent<Value>>(body)
         .map_err(|e| scrub_addresses(&e.to_string()))?;
     let id = envelope.id.clone();
-    account_event::read(envelope).map_err(|e| format!("event {}: {e}", scrub_addresses(&id)))
+    events::account::read(envelope).map_err(|e| format!("event {}: {e}", scrub_addresses(&id)))
 }
 
 /// Dapr's reply to an append of event `id`.

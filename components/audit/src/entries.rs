@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use todo_core::audit_chain::Verifier;
-use todo_core::audit_page::PageQuery;
+use todo_core::audit::chain::Verifier;
+use todo_core::audit::page::PageQuery;
 use todo_core::Problem;
 use todo_dapr::document::RawDocument;
 use todo_dapr::Transport;
@@ -61,7 +61,7 @@ struct HistoryBody {
 
 /// `GET /api/audit/tasks/{id}?cursor=&limit=` → `{taskId, items,
 /// nextCursor, total}`, oldest first; without `limit` a page holds up to
-/// 200 entries (see [`todo_core::audit_page`]). Another user's task, or one
+/// 200 entries (see [`todo_core::audit::page`]). Another user's task, or one
 /// without entries, is 404.
 pub async fn task_history<T: Transport>(
     ctx: &Ctx<T>,

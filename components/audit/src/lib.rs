@@ -4,7 +4,7 @@
 //! The route table below is the whole surface; handlers live one file per
 //! resource and are plain async functions over a [`Ctx`], so they run
 //! natively in tests against a fake Dapr transport. The chain itself (entry
-//! shape, canonical JSON, hashing, verification) is `todo_core::audit_chain`.
+//! shape, canonical JSON, hashing, verification) is `todo_core::audit::chain`.
 
 pub mod context;
 pub mod deliveries;

@@ -51,10 +51,10 @@
 //! must.
 
 use serde::de::DeserializeOwned;
-use todo_core::account_event::AccountEvent;
-use todo_core::audit_chain::{AuditEntry, ChainHead, MAX_ENTRY_BYTES, SEEN_TTL_SECS};
-use todo_core::audit_page::{PageQuery, HISTORY_PAGE_SEQS};
-use todo_core::task_event::TaskEvent;
+use todo_core::audit::chain::{AuditEntry, ChainHead, MAX_ENTRY_BYTES, SEEN_TTL_SECS};
+use todo_core::audit::page::{PageQuery, HISTORY_PAGE_SEQS};
+use todo_core::events::account::AccountEvent;
+use todo_core::events::task::TaskEvent;
 use todo_core::Problem;
 use todo_dapr::document::{
     self, at_once, guarded_upsert, key_segment, transact, Decided, Loaded, Seen, TransactError,
@@ -65,7 +65,7 @@ use todo_dapr::{DaprError, Transport};
 use todo_http::respond::OrProblem;
 use uuid::Uuid;
 
-pub use todo_core::audit_page::{HistoryPage, HistoryPlan, TaskHistory};
+pub use todo_core::audit::page::{HistoryPage, HistoryPlan, TaskHistory};
 
 use crate::Ctx;
 

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::*;
-use todo_core::audit_chain::FieldChange;
+use todo_core::audit::chain::FieldChange;
 use todo_core::events::TaskChange;
 
 fn entry(h: &Harness, user: &str, seq: u64) -> Value {

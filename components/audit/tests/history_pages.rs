@@ -9,11 +9,10 @@ mod support;
 use audit::store::{self, AppendError};
 use serde_json::{json, Value};
 use support::*;
-use todo_core::audit_chain::{MAX_ENTRY_BYTES, SEEN_TTL_SECS};
-use todo_core::audit_page::HISTORY_PAGE_SEQS;
+use todo_core::audit::chain::{MAX_ENTRY_BYTES, SEEN_TTL_SECS};
+use todo_core::audit::page::HISTORY_PAGE_SEQS;
 use todo_core::events::TaskChange;
 use todo_core::task::Task;
-use todo_core::task_event;
 
 const PAGE: u64 = HISTORY_PAGE_SEQS as u64;
 
@@ -275,7 +274,7 @@ fn an_event_whose_entry_would_exceed_the_bound_is_refused() {
     // called directly: the bound holds whatever reaches it.
     huge.description = "x".repeat(MAX_ENTRY_BYTES);
     let event = events.event(TaskChange::Created, None, Some(&huge));
-    let event = task_event::read(serde_json::from_value(event).unwrap()).unwrap();
+    let event = todo_core::events::task::read(serde_json::from_value(event).unwrap()).unwrap();
     let refused = futures::executor::block_on(store::append(&h.ctx, &event)).unwrap_err();
     assert!(
         matches!(refused, AppendError::Oversized { bytes } if bytes > MAX_ENTRY_BYTES),

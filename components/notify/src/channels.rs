@@ -7,10 +7,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use todo_core::account_event::scrub_addresses;
-use todo_core::delivery::{reminder_email, External, FiredRecord, MAX_ATTEMPTS, RETRY_DELAYS_MS};
-use todo_core::notify_settings::{validate_webhook_url, NotifySettings};
-use todo_core::webhook::{judge, signed_request, AttemptOutcome};
+use todo_core::events::account::scrub_addresses;
+use todo_core::notify::delivery::{
+    reminder_email, External, FiredRecord, MAX_ATTEMPTS, RETRY_DELAYS_MS,
+};
+use todo_core::notify::settings::{validate_webhook_url, NotifySettings};
+use todo_core::notify::webhook::{judge, signed_request, AttemptOutcome};
 use todo_dapr::Transport;
 
 use crate::Ctx;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use todo_core::notify_settings::WebhookPolicy;
+use todo_core::notify::settings::WebhookPolicy;
 use todo_dapr::DaprConfig;
 use todo_http::auth::AuthConfig;
 use todo_http::context::WithAuth;
@@ -71,7 +71,7 @@ pub use wasm::WebhookTransport;
 mod wasm {
     use std::time::Duration;
 
-    use todo_core::webhook::TIMEOUT_MS;
+    use todo_core::notify::webhook::TIMEOUT_MS;
     use todo_dapr::transport::SpinTransport;
     use todo_dapr::{Transport, TransportError};
 

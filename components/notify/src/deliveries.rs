@@ -16,9 +16,9 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use todo_core::account_event::{self, scrub_addresses, AccountEvent};
-use todo_core::events::{CloudEvent, ReminderEventData};
-use todo_core::reminder_job::ReminderEvent;
+use todo_core::events::account::{scrub_addresses, AccountEvent};
+use todo_core::events::{self, CloudEvent, ReminderEventData};
+use todo_core::notify::reminder_job::ReminderEvent;
 use todo_dapr::inbound::{parse_cloud_event, DeliveryStatus};
 use todo_dapr::Transport;
 use todo_http::respond::delivery_auth_failed;
@@ -119,5 +119,5 @@ fn parse_account_event(body: &[u8]) -> Result<AccountEvent, String> {
     let envelope: CloudEvent<Value> =
         parse_cloud_event(body).map_err(|e| scrub_addresses(&e.to_string()))?;
     let id = scrub_addresses(&envelope.id);
-    account_event::read(envelope).map_err(|e| format!("event {id}: {e}"))
+    events::account::read(envelope).map_err(|e| format!("event {id}: {e}"))
 }

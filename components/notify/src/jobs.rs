@@ -22,10 +22,10 @@
 //! left.
 
 use serde_json::Value;
-use todo_core::delivery::{Claim, External, FiredRecord, FIRED_TTL_SECS};
 use todo_core::events::{envelope, topics, types, ReminderEventData};
-use todo_core::notification::{Notification, NotificationEventData};
-use todo_core::reminder_job::{is_current, task_of_job};
+use todo_core::notify::delivery::{Claim, External, FiredRecord, FIRED_TTL_SECS};
+use todo_core::notify::inbox::{Notification, NotificationEventData};
+use todo_core::notify::reminder_job::{is_current, task_of_job};
 use todo_core::Problem;
 use todo_dapr::document::{at_once, guarded_upsert, transact, Decided, Write, MAX_ATTEMPTS};
 use todo_dapr::inbound::{parse_job_data, DeliveryStatus};

@@ -1,7 +1,7 @@
 //! Handlers of `/api/notifications…`: the inbox, read marks, settings.
 
-use todo_core::notification::{InboxHead, InboxQuery, Notification};
-use todo_core::notify_settings::{self, NotifySettings, SettingsInput, SettingsView};
+use todo_core::notify::inbox::{InboxHead, InboxQuery, Notification};
+use todo_core::notify::settings::{self, NotifySettings, SettingsInput, SettingsView};
 use todo_core::Problem;
 use todo_dapr::document::{
     at_once, guarded_upsert, transact, Decided, TransactError, Write, MAX_ATTEMPTS,
@@ -117,7 +117,7 @@ pub async fn put_settings<T: Transport, W: Transport>(
         ctx,
         &settings_key(&user),
         None,
-        |stored: &mut NotifySettings| match notify_settings::apply(
+        |stored: &mut NotifySettings| match settings::apply(
             stored,
             input.clone(),
             &ctx.config.webhooks,

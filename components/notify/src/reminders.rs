@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use todo_core::events::ReminderEventData;
-use todo_core::reminder_job::{
+use todo_core::notify::reminder_job::{
     self, decide, Decision, ReminderEvent, ReminderRecord, JOB_MAX_RETRIES, JOB_RETRY_INTERVAL_SECS,
 };
 use todo_dapr::document::{
@@ -29,7 +29,7 @@ use crate::Ctx;
 
 /// The failure policy of every reminder job: constant, every
 /// [`JOB_RETRY_INTERVAL_SECS`] (10 s), at most [`JOB_MAX_RETRIES`] (30)
-/// times, so ~5 min of retries. [`todo_core::reminder_job::JOB_MAX_RETRIES`]
+/// times, so ~5 min of retries. [`todo_core::notify::reminder_job::JOB_MAX_RETRIES`]
 /// explains the numbers: long enough to ride out a sidecar/store outage and to
 /// outlast the 30 s claim lease of a channel left `sending`, bounded so a
 /// reminder that can never be delivered stops.

@@ -19,7 +19,7 @@
 //!   seals a fifth, so an inbox holds at most 200 notifications and no
 //!   document more than 40. A head of the old layout (up to 200 in
 //!   `items`) reads as it is and is cut into pages by its next write (a
-//!   firing or a read mark). See [`todo_core::notification`].
+//!   firing or a read mark). See [`todo_core::notify::inbox`].
 //! - `settings/{uid}` → [`NotifySettings`]: one e-mail address (≤ 254
 //!   characters), one webhook URL (≤ 2,048) and secret (≤ 256): fixed bound,
 //!   does not grow.
@@ -30,19 +30,19 @@
 //!   outcomes of one firing: one notification plus two outcomes with errors
 //!   cut to 300 characters, so a few KiB; TTL 7 days, far longer than the
 //!   Scheduler retries a job (~5 min), so records do not pile up.
-//! - `welcome/{accountId}` → [`todo_core::welcome::WelcomeRecord`]: whether
+//! - `welcome/{accountId}` → [`todo_core::notify::welcome::WelcomeRecord`]: whether
 //!   the account's welcome e-mail was claimed (30 s lease), sent or is
 //!   pending again, with the event id and attempts; no address, no name.
 //!   Fixed size; TTL 30 days, and no welcome is sent for an older account,
 //!   so a record only expires once it can no longer matter (see
-//!   [`todo_core::welcome`]).
+//!   [`todo_core::notify::welcome`]).
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use todo_core::delivery::{FiredRecord, FIRED_TTL_SECS};
-use todo_core::notification::{Spill, INBOX_PAGE, SHEETS_KEPT};
-use todo_core::reminder_job::due_time;
+use todo_core::notify::delivery::{FiredRecord, FIRED_TTL_SECS};
+use todo_core::notify::inbox::{Spill, INBOX_PAGE, SHEETS_KEPT};
+use todo_core::notify::reminder_job::due_time;
 use todo_dapr::document::{self, key_segment, Loaded, RawDocument};
 use todo_dapr::state::{SaveItem, TxOperation, Versioned};
 use todo_dapr::{DaprError, Transport};
@@ -50,9 +50,9 @@ use uuid::Uuid;
 
 use crate::Ctx;
 
-pub use todo_core::notification::{Inbox, InboxHead, InboxSheet};
-pub use todo_core::notify_settings::NotifySettings;
-pub use todo_core::reminder_job::ReminderRecord;
+pub use todo_core::notify::inbox::{Inbox, InboxHead, InboxSheet};
+pub use todo_core::notify::reminder_job::ReminderRecord;
+pub use todo_core::notify::settings::NotifySettings;
 
 pub fn reminder_key(task_id: Uuid) -> String {
     format!("reminder/{}", task_id.hyphenated())

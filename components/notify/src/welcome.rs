@@ -4,7 +4,7 @@
 //! `email` SMTP output binding, to the address in the event, once per
 //! account.
 //!
-//! Order (see [`todo_core::welcome`] for why): claim `welcome/{accountId}`
+//! Order (see [`todo_core::notify::welcome`] for why): claim `welcome/{accountId}`
 //! (`sending`, with a 30 s lease; insert-only when new, ETag-guarded
 //! otherwise, re-read on a lost race), send, then record `sent` — or,
 //! when the binding failed, `pending` again so the redelivery can claim it
@@ -16,9 +16,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use todo_core::account_event::{scrub_addresses, AccountEvent};
-use todo_core::welcome::{claim, single_mailbox, welcome_email, WelcomeClaim, WelcomeRecord};
-use todo_core::welcome::{WelcomeState, WELCOME_TTL_SECS};
+use todo_core::events::account::{scrub_addresses, AccountEvent};
+use todo_core::notify::welcome::{
+    claim, single_mailbox, welcome_email, WelcomeClaim, WelcomeRecord,
+};
+use todo_core::notify::welcome::{WelcomeState, WELCOME_TTL_SECS};
 use todo_dapr::document::{
     at_once, guarded_upsert, transact, Decided, TransactError, Write, MAX_ATTEMPTS,
 };

@@ -11,7 +11,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 use support::*;
 use todo_core::events::ReminderEventData;
-use todo_core::notification::Notification;
+use todo_core::notify::inbox::Notification;
 use uuid::Uuid;
 
 fn task(i: usize) -> String {

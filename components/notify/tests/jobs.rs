@@ -6,7 +6,7 @@ mod support;
 use chrono::Duration;
 use serde_json::{json, Value};
 use support::*;
-use todo_core::webhook;
+use todo_core::notify::webhook;
 use todo_dapr::jobs::FailurePolicy;
 
 /// Schedules a reminder for `user` (version 1) and returns the job data.

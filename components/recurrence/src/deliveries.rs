@@ -20,7 +20,7 @@
 use serde::Serialize;
 use todo_core::events::TaskChange;
 use todo_core::recurrence::next_task_input;
-use todo_core::validate::TaskInput;
+use todo_core::task::validate::TaskInput;
 use todo_core::{Problem, Task};
 use todo_dapr::inbound::DeliveryStatus;
 use todo_dapr::Transport;

@@ -1,7 +1,7 @@
 //! `GET /api/recurrence/preview?rrule=&dtstart=&timezone=&count=`: the next
 //! dates of a rule, so a client can show a series before saving it.
 
-use todo_core::recurrence_query::PreviewQuery;
+use todo_core::recurrence::query::PreviewQuery;
 use todo_core::Problem;
 use todo_dapr::Transport;
 use todo_http::respond::json;

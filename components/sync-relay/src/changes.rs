@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use todo_core::sync_feed::{parse_wait, start_cursor, Backoff, ChangesPage};
+use todo_core::sync::feed::{parse_wait, start_cursor, Backoff, ChangesPage};
 use todo_core::Problem;
 use todo_dapr::Transport;
 use todo_http::respond::{json, OrProblem};

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use todo_core::sse::DEFAULT_LIFETIME_SECS;
+use todo_core::sync::sse::DEFAULT_LIFETIME_SECS;
 use todo_http::auth::AuthConfig;
 use todo_http::context::WithAuth;
 use todo_http::env_var;

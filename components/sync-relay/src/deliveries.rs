@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 use todo_core::events::CloudEvent;
-use todo_core::sync_feed::owner_of;
+use todo_core::sync::feed::owner_of;
 use todo_dapr::inbound::{parse_cloud_event, DeliveryStatus};
 use todo_dapr::Transport;
 use todo_http::respond::delivery_auth_failed;

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 use todo_core::events::CloudEvent;
-use todo_core::sync_feed::{
+use todo_core::sync::feed::{
     plan_read, take_batch, Batch, Change, FeedHead, ReadPlan, CHANGE_TTL_SECS,
 };
 use todo_dapr::document::{

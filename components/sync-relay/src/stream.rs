@@ -15,8 +15,8 @@
 
 use std::future::Future;
 
-use todo_core::sse::{self, Due, StreamTimer, RETRY_MS};
-use todo_core::sync_feed::{start_cursor, PollSchedule};
+use todo_core::sync::feed::{start_cursor, PollSchedule};
+use todo_core::sync::sse::{self, Due, StreamTimer, RETRY_MS};
 use todo_core::Problem;
 use todo_dapr::Transport;
 use todo_http::auth::{authenticate, TokenSource};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, Utc};
 use support::*;
-use todo_core::sync_feed::PollSchedule;
+use todo_core::sync::feed::PollSchedule;
 
 /// Feed reads per idle minute before [`PollSchedule`] (a 50→400 ms backoff
 /// plus a read at every heartbeat), as counted on devstack with

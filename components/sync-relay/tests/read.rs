@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use support::*;
-use todo_core::sync_feed::Backoff;
+use todo_core::sync::feed::Backoff;
 
 fn ids(changes: &serde_json::Value) -> Vec<&str> {
     changes

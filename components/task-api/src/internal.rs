@@ -3,7 +3,7 @@
 //! callbacks.
 
 use serde::Deserialize;
-use todo_core::validate::{self, TaskInput};
+use todo_core::task::validate::{self, TaskInput};
 use todo_core::Problem;
 use todo_dapr::Transport;
 use todo_http::auth::require_app_token;

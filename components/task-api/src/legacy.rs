@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use todo_core::events::OutboundEvent;
-use todo_core::query::TaskSummary;
+use todo_core::task::query::TaskSummary;
 use todo_core::Problem;
 use todo_dapr::document::{is_conflict, key_segment as segment};
 use todo_dapr::state::{TxOperation, Versioned};

@@ -10,7 +10,7 @@
 //!   tombstone until its last events are out);
 //! - `pages/{uid}/{status}/{page}` → [`Page`]: the summaries a list needs,
 //!   one tree per status, split by a hash of the task id so that no page
-//!   exceeds 64 KiB (`todo_core::task_pages`);
+//!   exceeds 64 KiB (`todo_core::task::pages`);
 //! - `idem/{uid}/{key}` → [`IdempotencyRecord`], TTL 24 h;
 //! - `user/{uid}`: the previous layout's index, migrated on first touch
 //!   ([`crate::legacy`]).
@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use todo_core::events::{self, OutboundEvent, TaskChange};
-use todo_core::query::TaskSummary;
-use todo_core::task_pages::{self, status_name, Page, PageId, PageWrite, STATUSES};
+use todo_core::task::pages::{self, status_name, Page, PageId, PageWrite, STATUSES};
+use todo_core::task::query::TaskSummary;
 use todo_core::{Problem, Status, Task};
 use todo_dapr::document::{self, key_segment as segment, Decided, RawDocument, Write};
 use todo_dapr::state::{SaveItem, TxOperation, Versioned};
@@ -343,7 +343,7 @@ pub fn change_write<T: Transport>(
             .as_ref()
             .filter(|after| after.status == leaf.status)
             .map(TaskSummary::from);
-        let writes = task_pages::place(&leaf.id, leaf.page.value, task_id, summary);
+        let writes = pages::place(&leaf.id, leaf.page.value, task_id, summary);
         operations.extend(page_operations(user, leaf.status, writes, leaf.page.etag)?);
     }
     operations.extend(extra);
@@ -429,7 +429,7 @@ pub fn page_documents(
                 .filter(|s| s.status == *status)
                 .cloned()
                 .collect();
-            task_pages::PageSet::build(of_status)
+            pages::PageSet::build(of_status)
                 .pages
                 .into_iter()
                 .map(move |(id, page)| (page_key(user, *status, &id), serde_json::to_value(page)))

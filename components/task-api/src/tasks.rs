@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use todo_core::canonical::canonical_json;
+use todo_core::events::canonical::canonical_json;
 use todo_core::events::TaskChange;
-use todo_core::query::{self, ListQuery};
-use todo_core::task_pages::{PageId, STATUSES};
-use todo_core::validate::{self, TaskFields};
-use todo_core::{patch, Problem, Status, Task};
+use todo_core::task::pages::{PageId, STATUSES};
+use todo_core::task::patch;
+use todo_core::task::query::{self, ListQuery};
+use todo_core::task::validate::{self, TaskFields};
+use todo_core::{Problem, Status, Task};
 use todo_dapr::document::{Decided, RawDocument};
 use todo_dapr::state::{Concurrency, SaveItem, TxOperation};
 use todo_dapr::Transport;

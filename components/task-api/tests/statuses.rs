@@ -41,8 +41,8 @@ use fake_dapr::harness::*;
 use fake_dapr::FakeDapr;
 use serde_json::{json, Value};
 use todo_core::events::{events_for_change, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::validate::{parse_task_input, validate};
 use todo_dapr::{Transport, TransportError};
 use uuid::Uuid;
 
@@ -323,7 +323,7 @@ impl World {
                     state_store: STORE.into(),
                     pubsub: "kafka-pubsub".into(),
                     email_binding: "email".into(),
-                    webhooks: todo_core::notify_settings::WebhookPolicy {
+                    webhooks: todo_core::notify::settings::WebhookPolicy {
                         allow_http_loopback: true,
                         blocked_loopback_ports: vec![3500],
                     },

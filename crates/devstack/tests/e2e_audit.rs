@@ -14,7 +14,7 @@ mod e2e_support;
 use e2e_consumers::*;
 use e2e_support::*;
 use serde_json::{json, Value};
-use todo_core::audit_chain::FieldChange;
+use todo_core::audit::chain::FieldChange;
 
 const GROUP: &str = "audit/audit-task-events";
 

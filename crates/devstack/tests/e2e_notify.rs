@@ -155,7 +155,7 @@ async fn a_reminder_reaches_inbox_webhook_and_email_on_time_and_a_duplicate_call
     assert_eq!(hook.method, http::Method::POST);
     let signature = hook.header("x-todo-signature").expect("signed");
     assert!(
-        todo_core::webhook::verify(HOOK_SECRET.as_bytes(), &hook.body, signature),
+        todo_core::notify::webhook::verify(HOOK_SECRET.as_bytes(), &hook.body, signature),
         "bad signature {signature}"
     );
     let sent: i64 = hook.header("x-todo-timestamp").unwrap().parse().unwrap();

@@ -699,7 +699,7 @@ async fn seed_direct(
     count: usize,
     completed: usize,
 ) -> Result<User> {
-    use todo_core::{validate, Task};
+    use todo_core::{task::validate, Task};
     if count == 0 || completed > count {
         bail!("--big-tasks must be positive and at least --big-completed");
     }

@@ -4,52 +4,37 @@
 //! `now` and fresh ids in, so every rule is tested natively and deterministically.
 //! Components (wasm) and devstack (native) share these types.
 //!
-//! Modules, by concern:
-//! - **tasks** (task-api): [`task`] (the model), [`validate`], [`patch`] (RFC
-//!   7396), [`query`] (the list engine), [`task_pages`] (the bounded index),
-//!   [`duration`] (ISO 8601 `reminder.before`);
-//! - **events**: [`events`] (every CloudEvent published), [`task_event`] and
-//!   [`account_event`] (reading them as a consumer), [`canonical`] (RFC 8785);
-//! - **recurrence**: [`recurrence`], [`rrule_syntax`] (the RFC 5545 parser),
-//!   [`recurrence_query`] (the preview's query);
-//! - **audit**: [`audit_chain`] (entries and the hash chain), [`audit_page`];
-//! - **notify**: [`reminder_job`], [`delivery`] (a fired reminder's outcome),
-//!   [`notification`] (the inbox), [`notify_settings`], [`webhook`],
-//!   [`welcome`];
-//! - **sync**: [`sync_feed`], [`sse`];
-//! - **accounts and auth**: [`identity`] (accounts, passwords, refresh
-//!   tokens, lockout), [`auth`] (JWTs: our HS256, or an OIDC issuer's
-//!   RS256/ES256), [`jwks`] (the issuer's published keys and how long to
-//!   keep them);
-//! - **errors**: [`problem`] (RFC 9457).
+//! One folder per concern; each folder's `mod.rs` says what the concern is
+//! and maps its files:
+//! - [`task`] (task-api): the task model, validation, JSON Merge Patch
+//!   (RFC 7396), the list engine, the bounded task index, ISO 8601
+//!   `reminder.before` durations;
+//! - [`events`]: every CloudEvent published, reading delivered ones as a
+//!   consumer, canonical JSON (RFC 8785);
+//! - [`recurrence`]: RFC 5545 RRULEs — the parser, the expander, zones,
+//!   the next occurrence — and the preview's query;
+//! - [`audit`]: the per-user hash chain of entries, and its pages;
+//! - [`notify`]: reminder jobs, what a fired reminder delivers, the inbox,
+//!   the user's settings, webhooks, the welcome e-mail;
+//! - [`sync`] (sync-relay): the per-user change feed, SSE framing;
+//! - [`auth`]: JWTs (our HS256, or an OIDC issuer's RS256/ES256) and the
+//!   issuer's published keys;
+//! - [`identity`]: accounts, passwords, refresh tokens, lockout;
+//! - [`problem`], a single file: RFC 9457 problem details, the one error
+//!   shape every route answers with.
+//!
+//! The error types and the task model are also at the crate root
+//! ([`Problem`], [`Task`], …).
 
-pub mod account_event;
-pub mod audit_chain;
-pub mod audit_page;
+pub mod audit;
 pub mod auth;
-pub mod canonical;
-pub mod delivery;
-pub mod duration;
 pub mod events;
 pub mod identity;
-pub mod jwks;
-pub mod notification;
-pub mod notify_settings;
-pub mod patch;
+pub mod notify;
 pub mod problem;
-pub mod query;
 pub mod recurrence;
-pub mod recurrence_query;
-pub mod reminder_job;
-pub mod rrule_syntax;
-pub mod sse;
-pub mod sync_feed;
+pub mod sync;
 pub mod task;
-pub mod task_event;
-pub mod task_pages;
-pub mod validate;
-pub mod webhook;
-pub mod welcome;
 
 pub use problem::{FieldError, Problem};
 pub use task::{Channel, Priority, Recurrence, RecurrenceFrom, Reminder, Status, Task};

@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-use todo_core::audit_chain::{
+use todo_core::audit::chain::{
     canonical_json, changes, entry_hash, AuditEntry, ChainHead, FieldChange, Verifier, GENESIS_HASH,
 };
+use todo_core::events::task::TaskEvent;
 use todo_core::events::{changed_fields, events_for_change, CloudEvent, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::task_event::{self, TaskEvent};
-use todo_core::validate::{parse_task_input, validate};
 use uuid::Uuid;
 
 const USER: &str = "alice";
@@ -32,7 +32,7 @@ fn event(change: TaskChange, before: Option<&Task>, after: Option<&Task>, n: u12
     let mut id = || Uuid::from_u128(n);
     let outbound = events_for_change(change, USER, before, after, t0(), &mut id);
     let envelope: CloudEvent<Value> = serde_json::from_value(outbound[0].event.clone()).unwrap();
-    task_event::read(envelope).unwrap()
+    todo_core::events::task::read(envelope).unwrap()
 }
 
 fn change(field: &str, from: Value, to: Value) -> FieldChange {
@@ -326,8 +326,10 @@ fn tampering_is_found_at_the_first_broken_seq() {
 /// A task at every limit task-api enforces, in 4-byte characters (`c`), so
 /// that its JSON is as large as a valid task's can be.
 fn largest_task(c: char) -> Task {
-    use todo_core::rrule_syntax::RRULE_MAX_LEN;
-    use todo_core::validate::{DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS};
+    use todo_core::recurrence::syntax::RRULE_MAX_LEN;
+    use todo_core::task::validate::{
+        DESCRIPTION_MAX_CHARS, TAGS_MAX, TAG_MAX_CHARS, TITLE_MAX_CHARS,
+    };
     use todo_core::{Channel, Recurrence, RecurrenceFrom, Reminder, Status};
     assert_eq!(c.len_utf8(), 4);
     let text = |n: usize| c.to_string().repeat(n);
@@ -357,8 +359,8 @@ fn largest_task(c: char) -> Task {
 
 #[test]
 fn the_largest_possible_entry_fits_in_a_document() {
-    use todo_core::audit_chain::MAX_ENTRY_BYTES;
-    use todo_core::rrule_syntax::RRULE_MAX_LEN;
+    use todo_core::audit::chain::MAX_ENTRY_BYTES;
+    use todo_core::recurrence::syntax::RRULE_MAX_LEN;
     // Every tracked field changes from one largest value to another.
     let before = largest_task('\u{1D11E}');
     let mut after = largest_task('\u{1D122}');

@@ -1,8 +1,8 @@
 //! A task's history in bounded pages: sealing, the old layout, and paging
 //! by position (oldest first) across sealed pages and the tail.
 
-use todo_core::audit_page::{HistoryPage, PageQuery, TaskHistory, HISTORY_PAGE_SEQS};
-use todo_core::query::MAX_LIMIT;
+use todo_core::audit::page::{HistoryPage, PageQuery, TaskHistory, HISTORY_PAGE_SEQS};
+use todo_core::task::query::MAX_LIMIT;
 
 const PAGE: u64 = HISTORY_PAGE_SEQS as u64;
 

@@ -1,6 +1,6 @@
 //! Paging the audit log newest first: parameters, cursors, stability.
 
-use todo_core::audit_page::PageQuery;
+use todo_core::audit::page::PageQuery;
 
 fn plan(query: &str, head: u64) -> (Vec<u64>, Option<String>) {
     let plan = PageQuery::parse(query).unwrap().plan(head);

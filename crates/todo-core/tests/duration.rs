@@ -1,7 +1,7 @@
 //! `reminder.before` durations: exact ISO 8601 units only.
 
 use chrono::Duration;
-use todo_core::duration::parse_duration;
+use todo_core::task::duration::parse_duration;
 
 #[test]
 fn valid_durations() {

@@ -8,8 +8,8 @@ use todo_core::events::{
     changed_fields, events_for_change, remind_at, topics, types, OutboundEvent, ReminderEventData,
     TaskChange, TaskChangedData, TaskEventData,
 };
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::validate::{parse_task_input, validate};
 use uuid::Uuid;
 
 const USER: &str = "user-1";

@@ -3,7 +3,7 @@
 //! `tests/oidc.rs` and devstack's `tests/e2e_oidc.rs`.)
 
 use serde_json::json;
-use todo_core::jwks::{lifetime_from_cache_control, CachedKeySet, JwkSet, KeyError};
+use todo_core::auth::jwks::{lifetime_from_cache_control, CachedKeySet, JwkSet, KeyError};
 
 /// The P-256 base point (SEC 2 §2.4.2): a valid public key anyone can name.
 const G_X: &str = "axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY";

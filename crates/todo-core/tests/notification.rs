@@ -2,16 +2,16 @@
 //! paging), delivery records, reminder e-mails and webhook signatures.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use todo_core::delivery::{
+use todo_core::events::ReminderEventData;
+use todo_core::notify::delivery::{
     escape_html, reminder_email, ChannelState, Claim, External, FiredRecord, CLAIM_LEASE_SECS,
 };
-use todo_core::events::ReminderEventData;
-use todo_core::notification::{
+use todo_core::notify::inbox::{
     mark_read, Inbox, InboxHead, InboxQuery, InboxSheet, Notification, NotificationEventData,
     DEFAULT_PAGE, INBOX_CAPACITY, INBOX_PAGE, MAX_DOCUMENT_BYTES, SHEETS_KEPT,
 };
-use todo_core::notify_settings::NotifySettings;
-use todo_core::webhook::{self, judge, signed_request, AttemptOutcome};
+use todo_core::notify::settings::NotifySettings;
+use todo_core::notify::webhook::{self, judge, signed_request, AttemptOutcome};
 use todo_core::Channel;
 use uuid::Uuid;
 
@@ -195,7 +195,7 @@ fn an_old_layout_inbox_reads_and_is_cut_into_pages_by_its_next_write() {
 
 #[test]
 fn forty_of_the_largest_notification_fit_in_a_document() {
-    use todo_core::validate::TITLE_MAX_CHARS;
+    use todo_core::task::validate::TITLE_MAX_CHARS;
     let mut r = reminder(vec![Channel::Webhook; 50]);
     r.channels
         .extend([Channel::Email, Channel::Inbox, Channel::Email]);

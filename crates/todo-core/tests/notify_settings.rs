@@ -1,7 +1,7 @@
 //! Notification settings: e-mail and webhook URL rules, the write-only secret.
 
 use serde_json::json;
-use todo_core::notify_settings::{
+use todo_core::notify::settings::{
     apply, parse_webhook_url, validate_email, validate_webhook_url, NotifySettings, SettingsInput,
     SettingsView, WebhookPolicy,
 };

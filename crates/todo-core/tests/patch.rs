@@ -4,9 +4,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use todo_core::patch::apply_merge_patch;
+use todo_core::task::patch::apply_merge_patch;
+use todo_core::task::validate::{parse_task_input, validate, TaskFields};
 use todo_core::task::{Channel, Priority, RecurrenceFrom, Task};
-use todo_core::validate::{parse_task_input, validate, TaskFields};
 use todo_core::Problem;
 use uuid::Uuid;
 

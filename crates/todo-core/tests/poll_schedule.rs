@@ -1,10 +1,10 @@
-//! The event stream's poll schedule (`todo_core::sync_feed::PollSchedule`):
+//! The event stream's poll schedule (`todo_core::sync::feed::PollSchedule`):
 //! idle until a change is written, active for a while after each one.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use todo_core::sync_feed::PollSchedule;
+use todo_core::sync::feed::PollSchedule;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()

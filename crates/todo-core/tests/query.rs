@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
-use todo_core::query::{
+use todo_core::task::query::{
     list, tag_counts, ListQuery, Page, Sort, SortKey, TagCount, TaskSummary, DEFAULT_LIMIT,
     MAX_LIMIT,
 };

@@ -724,7 +724,8 @@ fn completed_series(first: Task, n: usize) -> Vec<DateTime<Utc>> {
         let Some(input) = next_task_input(&task).expect("next occurrence") else {
             break;
         };
-        let fields = todo_core::validate::validate(input).expect("task-api accepts the next task");
+        let fields =
+            todo_core::task::validate::validate(input).expect("task-api accepts the next task");
         let id = Uuid::from_u128(i as u128);
         let mut next = Task::create(id, fields, at("2026-01-01T00:00:00Z"));
         let due = next.due_at.expect("a due date");

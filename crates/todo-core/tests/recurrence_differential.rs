@@ -17,8 +17,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc, Weekday};
 use rrule::RRuleSet;
+use todo_core::recurrence::syntax::{parse, Freq, Recur, Until};
 use todo_core::recurrence::{next_task_input, preview};
-use todo_core::rrule_syntax::{parse, Freq, Recur, Until};
 use todo_core::{Priority, Recurrence, RecurrenceFrom, Status, Task};
 use uuid::Uuid;
 
@@ -215,7 +215,7 @@ fn completed_series(first: Task, n: usize) -> Vec<DateTime<Utc>> {
         let Some(input) = next_task_input(&task).expect("next occurrence") else {
             break;
         };
-        let fields = todo_core::validate::validate(input).expect("task-api accepts it");
+        let fields = todo_core::task::validate::validate(input).expect("task-api accepts it");
         let created = task.updated_at;
         let mut next = Task::create(Uuid::from_u128(dues.len() as u128 + 2), fields, created);
         let due = next.due_at.expect("a due date");

@@ -1,5 +1,5 @@
 //! The RFC 5545 expander (issue 14) on its own, in UTC so that no zone is
-//! involved: every rule part `rrule_syntax` accepts, compared with the
+//! involved: every rule part `recurrence::syntax` accepts, compared with the
 //! `rrule` crate (HOURLY, BYYEARDAY, BYMINUTE, BYSECOND, numbered BYDAY with
 //! BYMONTHDAY, … which `recurrence_differential.rs` does not generate), and
 //! the places where RFC 5545 and the crate part ways, each with the
@@ -10,7 +10,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
 use rrule::RRuleSet;
 use todo_core::recurrence::preview;
-use todo_core::rrule_syntax::{parse, Freq, Recur};
+use todo_core::recurrence::syntax::{parse, Freq, Recur};
 
 mod support;
 use support::Rng;

@@ -1,6 +1,6 @@
 //! The preview query: defaults, bounds, and 400s that name the parameter.
 
-use todo_core::recurrence_query::{PreviewQuery, DEFAULT_COUNT};
+use todo_core::recurrence::query::{PreviewQuery, DEFAULT_COUNT};
 
 #[test]
 fn a_full_query_previews_dates_in_the_timezone() {

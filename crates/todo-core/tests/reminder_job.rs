@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use todo_core::events::{types, ReminderEventData};
-use todo_core::reminder_job::{
+use todo_core::notify::reminder_job::{
     decide, due_time, is_current, job_name, task_of_job, Decision, ReminderEvent, ReminderRecord,
     ReminderState, JOB_MAX_RETRIES, JOB_RETRY_INTERVAL_SECS, JOB_RETRY_WINDOW_SECS,
     RECORD_RETENTION_DAYS,
@@ -186,7 +186,7 @@ fn records_outlive_their_reminder() {
 
 #[test]
 fn job_retries_outlast_the_claim_lease_and_stay_bounded() {
-    use todo_core::delivery::{CLAIM_LEASE_SECS, FIRED_TTL_SECS};
+    use todo_core::notify::delivery::{CLAIM_LEASE_SECS, FIRED_TTL_SECS};
     assert_eq!((JOB_RETRY_INTERVAL_SECS, JOB_MAX_RETRIES), (10, 30));
     assert_eq!(JOB_RETRY_WINDOW_SECS, 300, "vs 3 s with Dapr's default");
     let lease = CLAIM_LEASE_SECS as u64;

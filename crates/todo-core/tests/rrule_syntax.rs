@@ -1,4 +1,4 @@
-//! The hand-written RRULE checker (`todo_core::rrule_syntax`): a table per rule
+//! The hand-written RRULE checker (`todo_core::recurrence::syntax`): a table per rule
 //! part, and property tests that it agrees with the `rrule`-crate-based
 //! validation it replaced (kept below, test-only, as `crate_path`) on which
 //! rules are accepted and on what an accepted rule means.
@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use rrule::{RRule, Unvalidated};
+use todo_core::recurrence::syntax::{parse, Freq, Recur, Until, WeekdayNum, RRULE_MAX_LEN};
 use todo_core::recurrence::{preview, validate_rrule};
-use todo_core::rrule_syntax::{parse, Freq, Recur, Until, WeekdayNum, RRULE_MAX_LEN};
 
 // ---------------------------------------------------------------------------
 // The previous validation (todo_core::recurrence before rrule_syntax existed):
@@ -991,7 +991,7 @@ proptest! {
         prop_assert_eq!(
             new.is_ok(),
             expected,
-            "{:?}: rrule_syntax says {:?}, the crate path says {:?} (deliberately stricter: {})",
+            "{:?}: recurrence::syntax says {:?}, the crate path says {:?} (deliberately stricter: {})",
             rule, new.as_ref().map(|r| r.to_string()), old.as_ref().map(|_| ()), stricter
         );
         if let (Ok(recur), Ok(old)) = (&new, &old) {

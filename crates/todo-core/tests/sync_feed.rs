@@ -5,11 +5,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use todo_core::events::{types, CloudEvent};
-use todo_core::sse::{self, Due, StreamTimer, HEARTBEAT_SECS};
-use todo_core::sync_feed::{
+use todo_core::sync::feed::{
     owner_of, parse_wait, plan_read, start_cursor, take_batch, Backoff, Batch, Change,
     FeedEventError, ReadPlan, MAX_BATCH,
 };
+use todo_core::sync::sse::{self, Due, StreamTimer, HEARTBEAT_SECS};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap()

@@ -3,10 +3,10 @@
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
+use todo_core::events::task::{change_of, read, Unreadable, KNOWN_TYPES};
 use todo_core::events::{events_for_change, CloudEvent, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::task_event::{change_of, read, Unreadable, KNOWN_TYPES};
-use todo_core::validate::{parse_task_input, validate};
 use uuid::Uuid;
 
 fn task() -> Task {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-use todo_core::query::TaskSummary;
-use todo_core::task_pages::{encoded_len, PageId, PageSet, PAGE_LIMIT_BYTES, ROOT_PAGES};
+use todo_core::task::pages::{encoded_len, PageId, PageSet, PAGE_LIMIT_BYTES, ROOT_PAGES};
+use todo_core::task::query::TaskSummary;
 use todo_core::{Priority, Status};
 use uuid::Uuid;
 

@@ -2,10 +2,10 @@
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use todo_core::task::{Channel, Priority, RecurrenceFrom};
-use todo_core::validate::{
+use todo_core::task::validate::{
     parse_task_input, parse_timestamp, validate, validate_timezone, TaskFields, TaskInput,
 };
+use todo_core::task::{Channel, Priority, RecurrenceFrom};
 use todo_core::FieldError;
 
 fn input(body: Value) -> TaskInput {

@@ -1,6 +1,6 @@
 //! Reading a pub/sub delivery of a task event (architecture §4), the same way in
 //! every consumer: check that Dapr sent it, parse the CloudEvent, check its
-//! type and data (`todo_core::task_event`).
+//! type and data (`todo_core::events::task`).
 //!
 //! Whatever stops a delivery here is answered as Dapr expects and logged
 //! with the reason: a failed app token check as
@@ -9,8 +9,8 @@
 //! version, or whose data does not match it → DROP.
 
 use serde_json::Value;
-use todo_core::events::CloudEvent;
-use todo_core::task_event::{self, TaskEvent};
+use todo_core::events::task::TaskEvent;
+use todo_core::events::{self, CloudEvent};
 use todo_dapr::inbound::{parse_cloud_event, DeliveryStatus};
 use todo_dapr::Transport;
 
@@ -31,7 +31,7 @@ pub async fn task_event<T: Transport, C: WithAuth>(
     }
     parse_cloud_event::<CloudEvent<Value>>(request.body())
         .map_err(|e| e.to_string())
-        .and_then(|envelope| task_event::read(envelope).map_err(|e| e.to_string()))
+        .and_then(|envelope| events::task::read(envelope).map_err(|e| e.to_string()))
         .map_err(|why| {
             eprintln!("{consumer}: DROP task event: {why}");
             DeliveryStatus::Drop.reply()

@@ -1,6 +1,6 @@
 //! Tokens of an external OIDC issuer (architecture §3): its JWK Set fetched
 //! from `JWT_JWKS_URL` and kept in the component's state store for the
-//! response's `Cache-Control` lifetime ([`todo_core::jwks`] says how long
+//! response's `Cache-Control` lifetime ([`todo_core::auth::jwks`] says how long
 //! and within which bounds).
 //!
 //! A component instance lives for one request, so the state store is the
@@ -15,8 +15,8 @@
 //! not a Dapr call), without the sidecar's API token.
 
 use chrono::{DateTime, Utc};
+use todo_core::auth::jwks::{lifetime_from_cache_control, CachedKeySet, JwkSet};
 use todo_core::auth::{self, AuthError, ClaimRules, Claims, Keys};
-use todo_core::jwks::{lifetime_from_cache_control, CachedKeySet, JwkSet};
 use todo_core::Problem;
 use todo_dapr::document::{is_conflict, key_segment};
 use todo_dapr::state::{SaveItem, StateStore};

@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use fake_dapr::FakeDapr;
 use serde_json::{json, Value};
 use todo_core::events::{events_for_change, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::validate::{parse_task_input, validate};
 use uuid::Uuid;
 
 pub const DELIVERY: &str = "/events/audit/task-events";

@@ -14,7 +14,7 @@ use fake_dapr::FakeDapr;
 use notify::context::Config;
 use notify::Ctx;
 use serde_json::{json, Value};
-use todo_core::notify_settings::WebhookPolicy;
+use todo_core::notify::settings::WebhookPolicy;
 use todo_dapr::{Transport, TransportError};
 
 pub const HOOK_SECRET: &str = "hook-secret-0123456789";

@@ -16,8 +16,8 @@ use recurrence::context::Config;
 use recurrence::Ctx;
 use serde_json::{json, Value};
 use todo_core::events::{events_for_change, TaskChange};
+use todo_core::task::validate::{parse_task_input, validate};
 use todo_core::task::Task;
-use todo_core::validate::{parse_task_input, validate};
 use uuid::Uuid;
 
 pub const DELIVERY: &str = "/events/recurrence/task-events";

@@ -96,7 +96,7 @@ pub fn types_on(h: &Harness, topic: &str) -> Vec<String> {
 pub fn seed(h: &Harness, user: &str, n: usize, description_len: usize) -> Vec<String> {
     let tasks: Vec<todo_core::Task> = (0..n)
         .map(|i| {
-            let input = todo_core::validate::parse_task_input(
+            let input = todo_core::task::validate::parse_task_input(
                 serde_json::to_vec(&serde_json::json!({
                     "title": format!("seeded {i}"),
                     "description": "d".repeat(description_len),
@@ -105,7 +105,7 @@ pub fn seed(h: &Harness, user: &str, n: usize, description_len: usize) -> Vec<St
                 .as_slice(),
             )
             .unwrap();
-            let fields = todo_core::validate::validate(input).unwrap();
+            let fields = todo_core::task::validate::validate(input).unwrap();
             todo_core::Task::create(uuid::Uuid::now_v7(), fields, t0())
         })
         .collect();

@@ -16,7 +16,7 @@ pub const REFRESH_COOKIE_PATH: &str = "/api/auth";
 /// `localhost`, `127.0.0.1` or `[::1]` (ASCII case-insensitive). Plain-HTTP
 /// development happens there, so the cookie may leave out `Secure` — the same
 /// loopback exception webhooks have
-/// ([`crate::notify_settings::WebhookPolicy::allow_http_loopback`]). Any
+/// ([`crate::notify::settings::WebhookPolicy::allow_http_loopback`]). Any
 /// other host, or none, gets a `Secure` cookie. The `Host` header is the
 /// client's word: a client that lies gets a weaker cookie for its own
 /// session only.

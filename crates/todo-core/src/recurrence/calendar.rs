@@ -24,7 +24,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
-use crate::rrule_syntax::{Freq, Recur};
+use super::syntax::{Freq, Recur};
 
 /// The day-level parts of one rule, defaults filled in, lists sorted and
 /// without repeats.
@@ -57,7 +57,7 @@ impl DayRules {
             match day.ordinal {
                 Some(n) if counted => nth_weekdays.push((i64::from(n), day.weekday)),
                 // A number is only meaningful with MONTHLY or YEARLY
-                // (`rrule_syntax` rejects it elsewhere).
+                // (`syntax.rs` rejects it elsewhere).
                 _ => weekdays.push(day.weekday),
             }
         }

@@ -8,7 +8,7 @@
 //! `chrono_tz::Tz`, so linking it links chrono-tz's 786 KB of transition
 //! tables into the `recurrence` component even when only floating time is
 //! used, which alone kept the component above its 1.5 MB budget. What we
-//! need of it is small (only what [`crate::rrule_syntax`] accepts; COUNT and
+//! need of it is small (only what [`super::syntax`] accepts; COUNT and
 //! UNTIL are applied by [`super`]), so it is written here, after
 //! python-dateutil's `rrule._iter`, of which the crate is a port; the crate
 //! stays the oracle of `tests/recurrence_differential.rs`.
@@ -36,7 +36,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::calendar::{days_in_month, DayRules};
-use crate::rrule_syntax::{Freq, Recur};
+use super::syntax::{Freq, Recur};
 
 /// Periods in a row without an instance before the expansion gives up (the
 /// `rrule` crate's limit).

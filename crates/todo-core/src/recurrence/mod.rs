@@ -2,15 +2,17 @@
 //! 09:00 stays 09:00 across DST), COUNT and UNTIL honoured, next occurrence
 //! from the due date or the completion time.
 //!
-//! No crate is involved: rules are checked by [`crate::rrule_syntax`],
-//! expanded by `expand.rs` (why not the `rrule` crate: see there) and placed
-//! in the zone by `zone.rs`. The module's files, each with one job:
+//! No crate is involved: rules are checked by [`syntax`], expanded by
+//! `expand.rs` (why not the `rrule` crate: see there) and placed in the zone
+//! by `zone.rs`. The module's files, each with one job:
 //!
 //! - `mod.rs`: the public API, the series' anchor, COUNT and UNTIL;
+//! - `syntax.rs` ([`syntax`]): the RFC 5545 RRULE parser and validator;
 //! - `expand.rs`: a rule → its wall times, period by period (§3.3.10);
 //! - `calendar.rs`: which days of a period the rule's day parts keep;
 //! - `placed.rs`: wall times → ascending instants in a zone (gaps, folds);
-//! - `zone.rs`: the IANA zones (jiff over its embedded tz database).
+//! - `zone.rs`: the IANA zones (jiff over its embedded tz database);
+//! - `query.rs` ([`query`]): the query of `GET /api/recurrence/preview`.
 //!
 //! # Rule syntax
 //!
@@ -24,7 +26,7 @@
 //! rules longer than [`RRULE_MAX_LEN`]. Each `BYxxx` value must be in range and
 //! fit the frequency as RFC 5545 §3.3.10 says (`BYMONTHDAY` not with `WEEKLY`,
 //! `BYWEEKNO` only with `YEARLY`, a numbered `BYDAY` such as `-1FR` only with
-//! `MONTHLY` or `YEARLY`, …); [`crate::rrule_syntax`] lists the details.
+//! `MONTHLY` or `YEARLY`, …); [`syntax`] lists the details.
 //!
 //! `UNTIL` may be written three ways; it is an *inclusive* bound:
 //! - a UTC date-time `20261231T235959Z` (what RFC 5545 requires for a zoned start),
@@ -79,18 +81,20 @@
 mod calendar;
 mod expand;
 mod placed;
+pub mod query;
+pub mod syntax;
 mod zone;
 
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc};
 
-use crate::rrule_syntax::{self, Recur, Until};
+use crate::task::validate::{RecurrenceInput, ReminderInput, TaskInput};
 use crate::task::{RecurrenceFrom, Task};
-use crate::validate::{RecurrenceInput, ReminderInput, TaskInput};
 use expand::Expansion;
 use placed::Placed;
+use syntax::{Recur, Until};
 use zone::Zone;
 
-pub use crate::rrule_syntax::RRULE_MAX_LEN;
+pub use syntax::RRULE_MAX_LEN;
 pub use zone::IanaZone;
 
 /// Most dates `preview` returns.
@@ -100,7 +104,7 @@ pub const PREVIEW_MAX: usize = 50;
 /// RFC 5545 syntax, FREQ present, FREQ=SECONDLY/MINUTELY rejected, no DTSTART,
 /// not both COUNT and UNTIL. The message says what is wrong.
 pub fn validate_rrule(rrule: &str) -> Result<(), String> {
-    rrule_syntax::parse(rrule).map(|_| ())
+    syntax::parse(rrule).map(|_| ())
 }
 
 /// The series' anchor (RFC 5545 DTSTART) of a task that recurs from its due
@@ -256,10 +260,10 @@ fn resolve_until(until: Until, zone: &Zone) -> DateTime<Utc> {
 }
 
 impl ParsedRule {
-    /// Checks `input` with [`rrule_syntax::parse`] and sets COUNT and UNTIL
+    /// Checks `input` with [`syntax::parse`] and sets COUNT and UNTIL
     /// apart.
     fn parse(input: &str) -> Result<ParsedRule, String> {
-        let recur = rrule_syntax::parse(input)?;
+        let recur = syntax::parse(input)?;
         let (count, until) = (recur.count, recur.until);
         let recur = Recur {
             count: None,

@@ -38,7 +38,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
-use crate::query::{bad_query, parse_digits, ParamErrors, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::task::query::{bad_query, parse_digits, ParamErrors, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Every query parameter `GET /api/audit` understands.
 pub const PARAMETERS: [&str; 2] = ["cursor", "limit"];
@@ -114,7 +114,7 @@ impl PageQuery {
                 }
                 "limit" | "cursor" => {}
                 other => errs.push(
-                    crate::query::shortened(other),
+                    crate::task::query::shortened(other),
                     format!(
                         "unknown query parameter; allowed: {}",
                         PARAMETERS.join(", ")

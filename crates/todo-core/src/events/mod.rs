@@ -1,10 +1,25 @@
-//! CloudEvents 1.0 envelopes for every event the system publishes (architecture §4).
+//! Events (architecture §4): what the system publishes, and how a consumer
+//! reads what it is delivered.
 //!
-//! Publishers build the whole envelope themselves and send it as
-//! `application/cloudevents+json`, so the `id` survives Dapr and consumers can
-//! dedupe on it. Deciding *which* events a task change produces lives here too.
-//! The identity component's account events are built here as well
-//! ([`account_created_event`]), with their own source.
+//! This file is the publishing side: CloudEvents 1.0 envelopes for every
+//! event the system publishes. Publishers build the whole envelope
+//! themselves and send it as `application/cloudevents+json`, so the `id`
+//! survives Dapr and consumers can dedupe on it. Deciding *which* events a
+//! task change produces lives here too. The identity component's account
+//! events are built here as well ([`account_created_event`]), with their own
+//! source.
+//!
+//! The other files, each with one job:
+//! - [`task`]: reading a delivered `task-events` message (audit,
+//!   recurrence);
+//! - [`account`]: reading a delivered `account-events` message (audit,
+//!   notify);
+//! - [`canonical`]: canonical JSON (RFC 8785), the bytes hashed wherever
+//!   JSON is hashed.
+
+pub mod account;
+pub mod canonical;
+pub mod task;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -399,6 +414,6 @@ fn fields_with_value(task: &Task) -> Vec<String> {
 /// When the task's reminder fires: `dueAt - reminder.before`, if both are set.
 pub fn remind_at(task: &Task) -> Option<DateTime<Utc>> {
     let due = task.due_at?;
-    let before = crate::duration::parse_duration(&task.reminder.as_ref()?.before).ok()?;
+    let before = crate::task::duration::parse_duration(&task.reminder.as_ref()?.before).ok()?;
     due.checked_sub_signed(before)
 }

@@ -16,13 +16,13 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::notification::Notification;
+use crate::notify::inbox::Notification;
 
 pub const SIGNATURE_HEADER: &str = "x-todo-signature";
 pub const TIMESTAMP_HEADER: &str = "x-todo-timestamp";
 pub const DELIVERY_HEADER: &str = "x-todo-delivery";
 
-/// Per-attempt timeout. With [`crate::delivery::MAX_ATTEMPTS`] attempts a
+/// Per-attempt timeout. With [`crate::notify::delivery::MAX_ATTEMPTS`] attempts a
 /// slow or failing receiver costs a job callback at most about
 /// 3 × 3 s + 1.5 s before the outcome is recorded as failed.
 pub const TIMEOUT_MS: u64 = 3000;

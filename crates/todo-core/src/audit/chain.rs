@@ -16,7 +16,7 @@
 //!   `actor` is the user whose task it is (`data.userId`: only the owner can
 //!   change a task, directly or through their recurring series).
 //! - `changes` compares `data.previous` with `data.task` ([`changes`]) over
-//!   [`TRACKED_FIELDS`](crate::events::TRACKED_FIELDS), in that order. A
+//!   [`TRACKED_FIELDS`], in that order. A
 //!   field's value is its JSON in the task; an absent task (before a create,
 //!   after a delete) has every field `null`, and empty values (`""`, `[]`)
 //!   count as `null`, so a create lists the fields that were set and a delete
@@ -74,10 +74,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::account_event::AccountEvent;
+use crate::events::account::AccountEvent;
+use crate::events::task::TaskEvent;
 use crate::events::TRACKED_FIELDS;
 use crate::task::Task;
-use crate::task_event::TaskEvent;
 
 /// The `prevHash` of a user's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -238,7 +238,7 @@ fn field_value(task: Option<&Value>, field: &str) -> Value {
     }
 }
 
-pub use crate::canonical::canonical_json;
+pub use crate::events::canonical::canonical_json;
 
 /// `hash` of an entry: SHA-256 over `prev_hash` (its ASCII text) followed by
 /// the JCS of `entry` without its `hash` member, as lowercase hex.
@@ -391,7 +391,7 @@ mod tests {
         };
         let published = account_created_event(&account, created, Uuid::from_u128(2)).event;
         let envelope: CloudEvent<Value> = serde_json::from_value(published).unwrap();
-        crate::account_event::read(envelope).unwrap()
+        crate::events::account::read(envelope).unwrap()
     }
 
     /// Pinned like the task entry's vector; recompute with

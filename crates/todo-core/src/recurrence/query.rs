@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::problem::{FieldError, Problem};
-use crate::query::{bad_query, parse_digits, parse_query_timestamp, ParamErrors};
 use crate::recurrence::{self, PREVIEW_MAX};
-use crate::validate::validate_timezone;
+use crate::task::query::{bad_query, parse_digits, parse_query_timestamp, ParamErrors};
+use crate::task::validate::validate_timezone;
 
 /// Every query parameter the preview understands.
 pub const PARAMETERS: [&str; 4] = ["rrule", "dtstart", "timezone", "count"];
@@ -67,7 +67,7 @@ impl PreviewQuery {
                 }
                 "rrule" | "dtstart" | "timezone" | "count" => {}
                 other => errs.push(
-                    crate::query::shortened(other),
+                    crate::task::query::shortened(other),
                     format!(
                         "unknown query parameter; allowed: {}",
                         PARAMETERS.join(", ")

@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::events::ReminderEventData;
+use crate::task::validate::TITLE_MAX_CHARS;
 use crate::task::Channel;
-use crate::validate::TITLE_MAX_CHARS;
 use crate::Problem;
 
 /// The most notifications an inbox keeps; older ones fall off, a page at a

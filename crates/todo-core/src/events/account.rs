@@ -4,7 +4,7 @@
 //! [`scrub_addresses`], which keeps e-mail addresses out of log lines.
 //!
 //! Consumers answer anything that fails here with DROP, as for task events
-//! ([`crate::task_event`]): a message that cannot be read now will not
+//! ([`crate::events::task`]): a message that cannot be read now will not
 //! become readable by redelivering it. The `type` is checked before `data`
 //! is decoded, so `todo.account.created.v2` is reported as an unknown
 //! version, not as bad data.
@@ -16,10 +16,10 @@
 
 use serde_json::Value;
 
+pub use crate::events::task::Unreadable;
 use crate::events::{types, AccountCreatedData, CloudEvent, SPEC_VERSION};
 use crate::identity::account::validate_name;
 use crate::identity::email::normalize_email;
-pub use crate::task_event::Unreadable;
 
 /// Every account event type this version understands.
 pub const KNOWN_TYPES: [&str; 1] = [types::ACCOUNT_CREATED];

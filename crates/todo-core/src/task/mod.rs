@@ -1,13 +1,30 @@
-//! The task model: the one JSON shape a task has on the API, in state and inside
-//! events (architecture §3). Everything a handler needs to create or change a task
-//! goes through [`Task::create`] and [`Task::apply`], so `version`, `updatedAt`
-//! and the recurrence series are maintained in one place.
+//! Tasks (task-api's concern): the model, and what happens to a task before
+//! it is stored or listed.
+//!
+//! This file is the model: the one JSON shape a task has on the API, in
+//! state and inside events (architecture §3). Everything a handler needs to
+//! create or change a task goes through [`Task::create`] and
+//! [`Task::apply`], so `version`, `updatedAt` and the recurrence series are
+//! maintained in one place.
+//!
+//! The other files, each with one job:
+//! - [`validate`]: task bodies, parsed (400) and checked field by field (422);
+//! - [`patch`]: JSON Merge Patch (RFC 7396) on a task's editable fields;
+//! - [`query`]: the list engine behind `GET /api/tasks` and `GET /api/tags`;
+//! - [`pages`]: the per-user task index as bounded pages;
+//! - [`duration`]: ISO 8601 durations (`reminder.before`).
+
+pub mod duration;
+pub mod pages;
+pub mod patch;
+pub mod query;
+pub mod validate;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::validate::{RecurrenceFields, TaskFields};
+use crate::task::validate::{RecurrenceFields, TaskFields};
 
 /// Open or completed. Completion is a state change with its own routes
 /// (`/complete`, `/reopen`), never a field edit.

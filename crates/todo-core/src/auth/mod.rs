@@ -1,6 +1,8 @@
-//! Bearer-token authentication: JWT (RFC 7519) signed with HS256 (RFC 7518
+//! Bearer-token authentication: which user a request comes from.
+//!
+//! This file is the access tokens: JWT (RFC 7519) signed with HS256 (RFC 7518
 //! §3.2) by our shared secret, or — when production trusts an external OIDC
-//! issuer — with RS256/ES256 by a key of the issuer's JWK Set ([`crate::jwks`]).
+//! issuer — with RS256/ES256 by a key of the issuer's JWK Set ([`jwks`]).
 //!
 //! Hand-rolled on `hmac` + `sha2` (and RustCrypto's `rsa`/`p256` for published
 //! keys) on purpose: general JWT crates link every algorithm into the
@@ -10,6 +12,15 @@
 //! `RS256`/`ES256` (so an HS256 token "signed" with an issuer's public key is
 //! refused). Anything else — `none` included — is rejected before the
 //! signature is even looked at.
+//!
+//! Beside it:
+//! - [`jwks`]: an OIDC issuer's published keys, the RS256/ES256 signature
+//!   checks, and how long a fetched key set may be kept.
+//!
+//! Accounts, passwords and the refresh tokens that lead to an access token
+//! are [`crate::identity`]'s.
+
+pub mod jwks;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -18,7 +29,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::jwks::{JwkSet, KeyError, PUBLISHED_ALGORITHMS};
+use crate::auth::jwks::{JwkSet, KeyError, PUBLISHED_ALGORITHMS};
 use crate::problem::Problem;
 
 /// Clock skew tolerated on `exp` and `nbf`.

@@ -33,7 +33,7 @@ pub const JOB_RETRY_INTERVAL_SECS: u64 = 10;
 /// lost. Dapr's default policy (constant 1 s, 3 retries) gives up about 3 s
 /// after the first failure, and the callback answers 503 whenever the
 /// sidecar, the state store or the publish fails, or while another callback
-/// holds a channel's claim ([`crate::delivery::CLAIM_LEASE_SECS`], 30 s):
+/// holds a channel's claim ([`crate::notify::delivery::CLAIM_LEASE_SECS`], 30 s):
 /// - **10 s apart**: a 503 means something is down or busy; calling every
 ///   second does not make it come back sooner, it only multiplies the load
 ///   on a recovering store by the number of reminders due. 10 s is a third
@@ -55,8 +55,9 @@ pub const JOB_RETRY_WINDOW_SECS: u64 = JOB_RETRY_INTERVAL_SECS * JOB_MAX_RETRIES
 
 // The retries must outlast a claim's lease several times over, and come
 // often enough to take an expired claim over promptly.
-const _: () = assert!(JOB_RETRY_WINDOW_SECS >= 3 * crate::delivery::CLAIM_LEASE_SECS as u64);
-const _: () = assert!(JOB_RETRY_INTERVAL_SECS < crate::delivery::CLAIM_LEASE_SECS as u64);
+const _: () =
+    assert!(JOB_RETRY_WINDOW_SECS >= 3 * crate::notify::delivery::CLAIM_LEASE_SECS as u64);
+const _: () = assert!(JOB_RETRY_INTERVAL_SECS < crate::notify::delivery::CLAIM_LEASE_SECS as u64);
 
 /// The job of `task_id`: `reminder-{taskId}`.
 pub fn job_name(task_id: Uuid) -> String {

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::query::TaskSummary;
+use crate::task::query::TaskSummary;
 use crate::task::Status;
 
 /// The statuses, each with a tree of pages.

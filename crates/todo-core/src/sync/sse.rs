@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::sync_feed::Change;
+use crate::sync::feed::Change;
 
 pub const CONTENT_TYPE: &str = "text/event-stream";
 /// A comment at least this often.

@@ -414,7 +414,7 @@ pub fn validate(input: TaskInput) -> Result<TaskFields, Vec<FieldError>> {
                         "reminder.before",
                         "is too long to be an ISO 8601 duration such as PT15M".into(),
                     );
-                } else if let Err(e) = crate::duration::parse_duration(&b) {
+                } else if let Err(e) = crate::task::duration::parse_duration(&b) {
                     fail("reminder.before", e);
                 }
                 b

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::events::{types, CloudEvent, TaskChangedData};
-use crate::notification::NotificationEventData;
+use crate::notify::inbox::NotificationEventData;
 use crate::Problem;
 
 /// How long a change stays readable.

@@ -308,7 +308,7 @@ pub(crate) fn parse_query_timestamp(value: &str) -> Result<DateTime<Utc>, ()> {
 }
 
 fn parse_rfc3339(value: &str) -> Result<DateTime<Utc>, ()> {
-    crate::validate::parse_timestamp(value).map_err(|_| ())
+    crate::task::validate::parse_timestamp(value).map_err(|_| ())
 }
 
 impl ListQuery {

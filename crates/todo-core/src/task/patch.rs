@@ -17,11 +17,11 @@ use chrono::SecondsFormat;
 use serde_json::Value;
 
 use crate::problem::Problem;
-use crate::task::Task;
-use crate::validate::{
+use crate::task::validate::{
     check_members, task_input_from_value, validate, RecurrenceInput, ReminderInput, TaskFields,
     TaskInput,
 };
+use crate::task::Task;
 
 /// Applies `patch` (the raw request body) to `task`. Errors: malformed JSON, a
 /// non-object patch, unknown or read-only fields (`id`, `status`, `version`…)

@@ -14,8 +14,8 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::notification::Notification;
-use crate::notify_settings::NotifySettings;
+use crate::notify::inbox::Notification;
+use crate::notify::settings::NotifySettings;
 use crate::task::Channel;
 
 /// How long a fired record is kept (far longer than Dapr retries a job).

@@ -45,7 +45,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::{escape_html, Email, CLAIM_LEASE_SECS};
+use crate::notify::delivery::{escape_html, Email, CLAIM_LEASE_SECS};
 
 /// How long `welcome/{accountId}` is kept, and the oldest account (by its
 /// `createdAt`) that still gets a welcome: 30 days.
