@@ -201,13 +201,7 @@ impl Worker {
                 return;
             }
         };
-        let event_id = event
-            .get("id")
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .unwrap_or_default();
+        let event_id = event_id_of(&event);
         if expired(&event) {
             self.give_up(
                 &delivery,
@@ -614,13 +608,13 @@ impl worker::Work for Worker {
     }
 }
 
-/// A CloudEvent's `id`, for the delivery span.
+/// A CloudEvent's `id` as text (a non-string id as its JSON).
 fn event_id_of(event: &Value) -> String {
-    event
-        .get("id")
-        .and_then(|i| i.as_str())
-        .unwrap_or_default()
-        .to_string()
+    match event.get("id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
 }
 
 /// daprd's reading of a 2xx reply body.

@@ -12,7 +12,8 @@
 //! stream ends (its lifetime), it reconnects at once with `Last-Event-ID`,
 //! like EventSource but without its `retry:` delay.
 //!
-//! It then keeps the stream open and idle for `idle` and counts the state
+//! It then waits for the stream to go idle (`quiet`, past its active
+//! window), keeps it open and idle for `idle` and counts the state
 //! reads sync-relay makes meanwhile (`GET` calls of app `sync-relay` to its
 //! sidecar's state API, from the gateway's `GET /metrics`,
 //! `devstack_sidecar_requests_total`): the stream's read cost per idle
@@ -205,6 +206,9 @@ pub async fn measure(addr: SocketAddr, token: &str, options: &Options) -> Result
     report.latencies.sort_unstable();
 
     if !options.idle.is_zero() {
+        // First past the stream's active window, so that what is counted is
+        // an idle stream's rate.
+        tokio::time::sleep(options.quiet).await;
         let before = stream_reads(addr).await?;
         let started = Instant::now();
         tokio::time::sleep(options.idle).await;
@@ -214,8 +218,13 @@ pub async fn measure(addr: SocketAddr, token: &str, options: &Options) -> Result
     }
     for n in 0..options.quiet_changes {
         // After the idle count the stream has been quiet long enough already.
-        if n > 0 || options.idle < options.quiet {
-            tokio::time::sleep(options.quiet).await;
+        // A pseudo-random extra second, so that the changes fall at every
+        // phase of the idle polls (a fixed quiet would repeat one phase).
+        let jitter = Duration::from_millis(xorshift(&mut rng) % 1000);
+        if n > 0 || options.idle.is_zero() {
+            tokio::time::sleep(options.quiet + jitter).await;
+        } else {
+            tokio::time::sleep(jitter).await;
         }
         match change_latency(
             &mut poster,
