@@ -11,15 +11,12 @@
 //! address signed up with; the same event published again (as identity's
 //! outbox would after a lost acknowledgement) adds no entry and no mail.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
 use std::time::Duration;
 
-use e2e_consumers::smtp::Smtp;
-use e2e_consumers::*;
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 
 // ---------------------------------------------------------------------------
 // The test
@@ -143,7 +140,7 @@ async fn a_sign_up_is_audited_on_the_accounts_chain_and_welcomed_by_e_mail_once(
     assert_eq!(audit(&user).await["total"], 2);
     assert_eq!(smtp.mails().len(), 1);
     for group in ["audit/audit-account-events", "notify/notify-account-events"] {
-        assert!(dead_letters(&env, group).await.is_empty(), "{group}");
+        assert!(dead_letters(env.store(), group).await.is_empty(), "{group}");
     }
     env.shutdown().await;
 }

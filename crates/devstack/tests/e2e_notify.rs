@@ -11,16 +11,13 @@
 //! deliveries are dropped to the dead-letter topic; a store outage is
 //! retried until the store is back.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use e2e_consumers::smtp::Smtp;
-use e2e_consumers::*;
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 
 const GROUP: &str = "notify/notify-reminders";
 const HOOK_SECRET: &str = "e2e-webhook-secret-0123456789";
@@ -32,7 +29,7 @@ const HOOK_SECRET: &str = "e2e-webhook-secret-0123456789";
 /// listener, and one user whose settings point at both.
 struct Setup {
     env: Env,
-    hooks: Subscriber,
+    hooks: RecordingApp,
     smtp: Smtp,
     user: String,
     api: Api,
@@ -41,7 +38,7 @@ struct Setup {
 impl Setup {
     async fn start() -> Setup {
         let smtp = Smtp::start().await;
-        let hooks = Subscriber::start().await;
+        let hooks = RecordingApp::start().await;
         let env = start_with_smtp(&["notify", "sync-relay"], smtp.addr.port()).await;
         let user = unique_user("notify");
         let api = env.api(&user);
@@ -307,15 +304,11 @@ async fn bad_deliveries_are_dropped_and_a_store_outage_is_retried() {
         false,
     )
     .await;
-    let dropped = eventually("the dead letter", || async {
-        let dead = dead_letters(env, GROUP).await;
-        (!dead.is_empty()).then_some(dead)
-    })
-    .await;
+    let dropped = wait_dead_letter(env.store(), GROUP).await;
     assert!(
-        dropped[0].0.contains("DROP"),
+        dropped.reason.contains("DROP"),
         "notify replied DROP: {}",
-        dropped[0].0
+        dropped.reason
     );
 
     // notify's writes fail: the reminder event is retried, not lost.

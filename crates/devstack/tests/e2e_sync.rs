@@ -10,19 +10,17 @@
 //! a change made while it waits; bad deliveries are dropped; a store outage
 //! is retried.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use e2e_consumers::*;
-use e2e_support::*;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
+use support::*;
 
 const GROUP: &str = "sync-relay/sync-relay-task-updates";
 const CHANGED: &str = "todo.sync.task-changed.v1";
@@ -223,16 +221,7 @@ async fn a_cursor_older_than_retention_gets_reset() {
     })
     .await;
     // The first change expires (its 24 h TTL, made to pass now).
-    let db = env.stack.store.path().unwrap().to_path_buf();
-    let key = format!("sync-relay||change/{user}/1");
-    let expired = tokio::task::spawn_blocking(move || {
-        let conn = rusqlite::Connection::open(db).unwrap();
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        conn.execute("UPDATE state SET expires_at = 1 WHERE key = ?1", [key])
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let expired = expire_state(&env, &format!("sync-relay||change/{user}/1")).await;
     assert_eq!(expired, 1);
 
     let client = SseClient::connect(&env, &user, "since=0", None).await;
@@ -304,15 +293,11 @@ async fn bad_deliveries_are_dropped_and_a_store_outage_is_retried() {
         false,
     )
     .await;
-    let dropped = eventually("the dead letter", || async {
-        let dead = dead_letters(&env, GROUP).await;
-        (!dead.is_empty()).then_some(dead)
-    })
-    .await;
+    let dropped = wait_dead_letter(env.store(), GROUP).await;
     assert!(
-        dropped[0].0.contains("DROP"),
+        dropped.reason.contains("DROP"),
         "sync-relay replied DROP: {}",
-        dropped[0].0
+        dropped.reason
     );
 
     let outage = StoreOutage::of(&env, "sync-relay||");

@@ -2,13 +2,13 @@
 //! queued messages (including one in retry) and a pending job survive
 //! closing and reopening the SQLite file, and are then delivered.
 
-mod sidecar_support;
+mod support;
 
 use std::time::Duration;
 
 use devstack::store::Store;
 use serde_json::json;
-use sidecar_support::*;
+use support::*;
 
 fn yaml() -> String {
     format!(
@@ -42,7 +42,7 @@ async fn state_messages_and_jobs_survive_a_restart() {
     let db = dir.join("devstack.db");
 
     // Phase 1: the app fails every delivery; a job is scheduled for later.
-    let app1 = TestApp::start().await;
+    let app1 = RecordingApp::start().await;
     app1.default_reply("/orders", 500, "");
     let store = Store::open(Some(&db)).unwrap();
     // Only `orders` is subscribed in phase 1; `late` gets its subscriber later.
@@ -94,7 +94,7 @@ async fn state_messages_and_jobs_survive_a_restart() {
     assert!(app1.requests_to("/job/later").is_empty(), "not due yet");
 
     // Phase 2: a new process opens the same file.
-    let app2 = TestApp::start().await;
+    let app2 = RecordingApp::start().await;
     let store = Store::open(Some(&db)).unwrap();
     let sc = start_sidecar(
         "worker",
@@ -116,15 +116,11 @@ async fn state_messages_and_jobs_survive_a_restart() {
     let job = app2.wait_for("/job/later", 1).await;
     assert_eq!(job[0].json(), json!({ "n": 1 }));
     assert!(job[0].at_ms >= due.timestamp_millis(), "never early");
-    eventually("the job to be done", || {
-        let url = sc.url("/v1.0-alpha1/jobs/later");
-        async move { (get(&url).await.status == 500).then_some(()) }
-    })
-    .await;
+    wait_job_gone(sc.addr, "later").await;
     sc.stop().await;
 
     // Phase 3: what was acknowledged is not delivered again.
-    let app3 = TestApp::start().await;
+    let app3 = RecordingApp::start().await;
     let store = Store::open(Some(&db)).unwrap();
     let sc = start_sidecar(
         "worker",
