@@ -4,7 +4,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use devstack::sidecar::Peer;
 use serde_json::json;
@@ -412,5 +411,5 @@ scopes: [recurrence]
         sub["rules"][0],
         json!({ "match": "event.type == \"todo.task.completed.v1\"", "path": "/events/recurrence/task-events" })
     );
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    sc.stop().await;
 }

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use devstack::store::Store;
 use serde_json::json;
 use support::*;
@@ -132,8 +130,49 @@ async fn state_messages_and_jobs_survive_a_restart() {
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(app3.requests().is_empty(), "{:?}", app3.requests());
+    // The job is gone from the store: it cannot fire again.
+    assert_eq!(get(&sc.url("/v1.0-alpha1/jobs/later")).await.status, 500);
+    // A sentinel behind each queued message (behind `evt-1` on its key u1):
+    // once both are delivered and both groups have nothing pending, every
+    // delivery the reopened store still held has been made.
+    for (topic, query, id) in [
+        ("orders", "?metadata.partitionKey=u1", "sentinel-orders"),
+        ("late", "", "sentinel-late"),
+    ] {
+        let event =
+            json!({ "specversion": "1.0", "id": id, "type": "t", "source": "s", "data": {} });
+        let r = call(
+            "POST",
+            &sc.url(&format!("/v1.0/publish/pubsub/{topic}{query}")),
+            &[("content-type", "application/cloudevents+json")],
+            &serde_json::to_vec(&event).unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 204);
+    }
+    app3.wait_for("/orders", 1).await;
+    app3.wait_for("/late", 1).await;
+    for group in ["worker/orders-sub", "worker/late-sub"] {
+        wait_idle(&sc.store, group).await;
+    }
+    let got: Vec<(String, serde_json::Value)> = app3
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.json()["id"].clone()))
+        .collect();
+    assert_eq!(
+        got.len(),
+        2,
+        "only the sentinels, nothing acknowledged before: {got:?}"
+    );
+    assert!(
+        got.contains(&("/orders".into(), json!("sentinel-orders"))),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("/late".into(), json!("sentinel-late"))),
+        "{got:?}"
+    );
     sc.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

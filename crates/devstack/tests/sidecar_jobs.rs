@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::json;
 use support::*;
 
@@ -160,8 +158,8 @@ async fn a_404_reply_counts_as_delivered() {
     )
     .await;
     app.wait_for("/job/j404", 1).await;
+    // Deleted once its callback returned, as delivered: none can follow.
     wait_job_gone(sc.addr, "j404").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.requests_to("/job/j404").len(), 1);
 }
 
@@ -183,8 +181,8 @@ async fn failures_follow_the_failure_policy() {
         got[1].at_ms - got[0].at_ms >= 90,
         "retried after the interval"
     );
+    // Given up on (and deleted) after its last retry: none can follow.
     wait_job_gone(sc.addr, "flaky").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         app.requests_to("/job/flaky").len(),
         3,
@@ -216,8 +214,8 @@ async fn schedules_repeat() {
     .await;
     assert_eq!(r.status, 204);
     app.wait_for("/job/tick", 2).await;
+    // Deleted after its last repeat: none can follow.
     wait_job_gone(sc.addr, "tick").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.requests_to("/job/tick").len(), 2, "repeats: 2");
     let r = post_json(
         &sc.url("/v1.0-alpha1/jobs/cron6"),

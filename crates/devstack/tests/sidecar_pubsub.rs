@@ -78,6 +78,46 @@ fn event(id: &str, event_type: &str) -> Vec<u8> {
 /// The consumer group of [`worker`]'s subscription.
 const GROUP: &str = "worker/orders-sub";
 
+/// The ids of the events the worker app got on `/orders`, in arrival order,
+/// but the sentinel's.
+fn order_ids(app: &RecordingApp) -> Vec<String> {
+    app.requests_to("/orders")
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_string())
+        .filter(|id| id != "sentinel")
+        .collect()
+}
+
+/// Publishes a `sentinel` event to `orders` (with partition key `key`, if
+/// any) after everything else and waits until the worker app got it and
+/// [`worker`]'s group has nothing pending: every earlier message was decided
+/// (on the same key, before the sentinel was even attempted: a key's
+/// messages go one at a time), and its publish made the worker pull again,
+/// so nothing it pulled is left to be delivered again. What the app got by
+/// then is all it gets.
+async fn settle_with_sentinel(app: &RecordingApp, sc: &Sidecar, key: Option<&str>) {
+    let query = key
+        .map(|k| format!("?metadata.partitionKey={k}"))
+        .unwrap_or_default();
+    let r = publish(
+        sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("sentinel", "t"),
+        &query,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    eventually("the sentinel delivered", || async {
+        app.requests_to("/orders")
+            .iter()
+            .any(|r| r.json()["id"] == "sentinel")
+            .then_some(())
+    })
+    .await;
+    wait_idle(&sc.store, GROUP).await;
+}
+
 #[tokio::test]
 async fn plain_json_is_wrapped_in_a_cloudevent() {
     let (app, sc) = worker("").await;
@@ -227,8 +267,10 @@ async fn success_empty_and_non_json_replies_ack() {
     }
     app.wait_for("/orders", 4).await;
     wait_idle(&sc.store, GROUP).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.requests_to("/orders").len(), 4, "no redelivery");
+    settle_with_sentinel(&app, &sc, None).await;
+    let mut ids = order_ids(&app);
+    ids.sort();
+    assert_eq!(ids, ["e0", "e1", "e2", "e3"], "no redelivery");
     assert!(sc.store.dead_letters().await.unwrap().is_empty());
 }
 
@@ -270,8 +312,8 @@ async fn drop_goes_to_the_dead_letter_topic_with_the_original_topic() {
     assert_eq!(ce["id"], "poison");
     assert_eq!(ce["topic"], "orders", "original topic kept");
     assert_eq!(dlq[0].partition_key.as_deref(), Some("u9"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.requests_to("/orders").len(), 1, "not redelivered");
+    settle_with_sentinel(&app, &sc, Some("u9")).await;
+    assert_eq!(order_ids(&app), ["poison"], "not redelivered");
     let letters = sc.store.dead_letters().await.unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].dead_letter_topic.as_deref(), Some("orders-dlq"));
@@ -293,8 +335,8 @@ async fn http_404_drops() {
     wait_dead_letter(&sc.store, GROUP).await;
     let dlq = sc.store.messages("pubsub", "orders-dlq").await.unwrap();
     assert_eq!(dlq.len(), 1, "republished to the dead-letter topic");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.requests_to("/orders").len(), 1);
+    settle_with_sentinel(&app, &sc, None).await;
+    assert_eq!(order_ids(&app), ["gone"], "not redelivered");
 }
 
 #[tokio::test]
@@ -313,8 +355,14 @@ async fn http_500_is_retried_per_policy_then_dead_lettered() {
     wait_dead_letter(&sc.store, GROUP).await;
     let dlq = sc.store.messages("pubsub", "orders-dlq").await.unwrap();
     assert_eq!(dlq.len(), 1, "republished to the dead-letter topic");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.requests_to("/orders").len(), 3, "1 attempt + 2 retries");
+    // From now on the app accepts: a further attempt at `e500` would count.
+    app.default_reply("/orders", 200, r#"{"status":"SUCCESS"}"#);
+    settle_with_sentinel(&app, &sc, None).await;
+    assert_eq!(
+        order_ids(&app),
+        ["e500", "e500", "e500"],
+        "1 attempt + 2 retries"
+    );
 }
 
 #[tokio::test]
@@ -737,6 +785,8 @@ spec:
 
     // Healed: once the breaker is half-open a delivery goes through and
     // closes it. Probes published before then are refused like the second.
+    // Each probe is published once the one before is decided: delivered
+    // (through) or dead-lettered (refused).
     app.default_reply("/orders", 200, r#"{"status":"SUCCESS"}"#);
     let mut probe = 0;
     eventually("a delivery through the half-open breaker", || {
@@ -745,9 +795,19 @@ spec:
         let sc = &sc;
         let app = &app;
         async move {
+            let refused = dead_letters(&sc.store, GROUP).await.len();
             publish(sc, "orders", Some(ce), &body, "").await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            (app.requests_to("/orders").len() > 2).then_some(())
+            eventually("the probe delivered or dead-lettered", || async {
+                if app.requests_to("/orders").len() > 2 {
+                    Some(true)
+                } else if dead_letters(&sc.store, GROUP).await.len() > refused {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+            .await
+            .then_some(())
         }
     })
     .await;
