@@ -4,7 +4,7 @@
 //! with workers whose recheck is an hour: every message still arrives, and
 //! in order (waits poll with a deadline; nothing is timed).
 
-mod sidecar_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use devstack::delivery;
 use devstack::sidecar::app::AppTarget;
 use devstack::store::{NewMessage, Store};
 use serde_json::json;
-use sidecar_support::*;
+use support::*;
 use tokio::sync::watch;
 
 const SUBSCRIPTION: &str = r#"
@@ -50,7 +50,7 @@ fn message(n: u64) -> NewMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_is_delivered_without_waiting_for_a_recheck() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let store = Store::open(None).unwrap();
     let resources = Arc::new(resources(&format!("{BASE}{SUBSCRIPTION}")));
     let (stop, shutdown) = watch::channel(false);
@@ -82,10 +82,7 @@ async fn a_publish_is_delivered_without_waiting_for_a_recheck() {
         let expected: Vec<String> = (1..=n).map(|i| format!("order-{i}")).collect();
         assert_eq!(ids, expected);
         // Acknowledged: the worker has nothing left and goes idle.
-        eventually("the delivery is acknowledged", || async {
-            (store.pending_deliveries(GROUP).await.unwrap() == 0).then_some(())
-        })
-        .await;
+        wait_idle(&store, GROUP).await;
     }
 
     stop.send(true).unwrap();

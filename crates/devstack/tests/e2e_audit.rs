@@ -8,12 +8,10 @@
 //! missing fields dropped to the dead-letter topic; a store outage answered
 //! RETRY until the store is back.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
-use e2e_consumers::*;
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 use todo_core::audit::chain::FieldChange;
 
 const GROUP: &str = "audit/audit-task-events";
@@ -133,7 +131,7 @@ async fn each_change_is_one_entry_with_its_field_changes_and_the_chain_verifies(
     let verdict = api.get("/api/audit/verify").await;
     assert_eq!(verdict.status, 200);
     assert_eq!(verdict.json(), json!({ "ok": true, "entries": 5 }));
-    assert!(dead_letters(&env, GROUP).await.is_empty());
+    assert!(dead_letters(env.store(), GROUP).await.is_empty());
     env.shutdown().await;
 }
 
@@ -221,16 +219,18 @@ async fn unreadable_events_are_dropped_to_the_dead_letter_topic() {
     api.create(json!({ "title": "after the poison" })).await;
     wait_entries(&api, 2).await;
 
-    let dropped = eventually("five dead letters", || async {
-        let dead = dead_letters(&env, GROUP).await;
-        (dead.len() == 5).then_some(dead)
-    })
-    .await;
+    let dropped = wait_dead_letters(env.store(), GROUP, 5).await;
+    assert_eq!(dropped.len(), 5, "{dropped:?}");
     // Bytes that are not JSON never reach the app: the sidecar cannot read
     // them as a CloudEvent and drops them itself, as daprd does.
-    assert_eq!(dropped[0].1, b"\x00 this is not JSON {");
-    assert!(dropped[0].0.contains("cloud event"), "{}", dropped[0].0);
-    for (reason, _) in &dropped[1..] {
+    assert_eq!(dropped[0].data, b"\x00 this is not JSON {");
+    assert!(
+        dropped[0].reason.contains("cloud event"),
+        "{}",
+        dropped[0].reason
+    );
+    for letter in &dropped[1..] {
+        let reason = &letter.reason;
         assert!(reason.contains("DROP"), "the app replied DROP: {reason}");
     }
     // Sent to the app directly (as its sidecar would), they are DROP too.
@@ -285,7 +285,7 @@ async fn a_store_outage_is_retried_until_the_store_is_back() {
     outage.heal();
     let entries = wait_entries(&api, 1).await;
     assert_eq!(entries[0]["type"], "todo.task.created.v1");
-    assert!(dead_letters(&env, GROUP).await.is_empty());
+    assert!(dead_letters(env.store(), GROUP).await.is_empty());
     assert_eq!(
         api.get("/api/audit/verify").await.json(),
         json!({ "ok": true, "entries": 1 })

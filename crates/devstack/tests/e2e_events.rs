@@ -6,13 +6,13 @@
 //! app token. Also: the `outbox-sweep` cron binding reaches task-api and
 //! publishes what a failed publish left behind.
 
-mod e2e_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 
 const TASK_EVENTS: &str = "task-events";
 const REMINDERS: &str = "reminders";

@@ -22,32 +22,22 @@
 //! that names the TCP peer in `spin-client-addr`, which is what identity's
 //! per-client counter is keyed by.
 
-mod e2e_support;
+mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use e2e_support::*;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
+use support::*;
 
-/// identity's `.wasm` (built by `cargo build --target wasm32-wasip2
-/// --release -p identity`, or by `scripts/test`).
-fn require_identity_wasm() {
-    let wasm = target_dir().join("wasm32-wasip2/release/identity.wasm");
-    assert!(
-        wasm.is_file(),
-        "{} is missing: run `cargo build --target wasm32-wasip2 --release -p identity` first",
-        wasm.display()
-    );
-}
-
+/// task-api and identity (whose `.wasm` must be built: `cargo build
+/// --target wasm32-wasip2 --release -p identity`, or `scripts/test`).
 async fn start() -> Env {
-    require_identity_wasm();
     Env::start_hosting(
         Overlay::default(),
         Hosting {

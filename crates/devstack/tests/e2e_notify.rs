@@ -11,16 +11,11 @@
 //! deliveries are dropped to the dead-letter topic; a store outage is
 //! retried until the store is back.
 
-mod e2e_consumers;
-mod e2e_support;
-
-use std::time::Duration;
+mod support;
 
 use chrono::{DateTime, Utc};
-use e2e_consumers::smtp::Smtp;
-use e2e_consumers::*;
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 
 const GROUP: &str = "notify/notify-reminders";
 const HOOK_SECRET: &str = "e2e-webhook-secret-0123456789";
@@ -32,7 +27,7 @@ const HOOK_SECRET: &str = "e2e-webhook-secret-0123456789";
 /// listener, and one user whose settings point at both.
 struct Setup {
     env: Env,
-    hooks: Subscriber,
+    hooks: RecordingApp,
     smtp: Smtp,
     user: String,
     api: Api,
@@ -41,7 +36,7 @@ struct Setup {
 impl Setup {
     async fn start() -> Setup {
         let smtp = Smtp::start().await;
-        let hooks = Subscriber::start().await;
+        let hooks = RecordingApp::start().await;
         let env = start_with_smtp(&["notify", "sync-relay"], smtp.addr.port()).await;
         let user = unique_user("notify");
         let api = env.api(&user);
@@ -97,12 +92,6 @@ impl Setup {
         self.hooks.stop();
         self.env.shutdown().await;
     }
-}
-
-/// Sleeps until `at` (+ `extra`).
-async fn sleep_until(at: DateTime<Utc>, extra: Duration) {
-    let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-    tokio::time::sleep(left + extra).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -220,7 +209,14 @@ async fn a_reminder_reaches_inbox_webhook_and_email_on_time_and_a_duplicate_call
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The callback answered once it was done, and the scheduler is done
+    // with the job (deleted after its delivered trigger): nothing else
+    // can add an entry, a webhook or a mail.
+    wait_job_gone(
+        s.env.stack.apps["notify"].sidecar,
+        &format!("reminder-{id}"),
+    )
+    .await;
     assert_eq!(s.inbox().await.len(), 1);
     assert_eq!(s.webhooks().len(), 1);
     assert_eq!(s.smtp.mails().len(), 1);
@@ -252,7 +248,9 @@ async fn a_moved_due_date_fires_once_at_the_new_time() {
     assert!(created >= moved, "fired at {created}, before {moved}");
     assert!(created - moved <= chrono::Duration::seconds(1));
 
-    sleep_until(moved, Duration::from_millis(1500)).await;
+    // The job is deleted once its trigger was delivered: it fires no more.
+    let sidecar = s.env.stack.apps["notify"].sidecar;
+    wait_job_gone(sidecar, &format!("reminder-{}", id_of(&task))).await;
     assert_eq!(s.inbox().await.len(), 1, "fired once");
     assert_eq!(s.webhooks().len(), 1);
     s.shutdown().await;
@@ -280,11 +278,30 @@ async fn completing_or_deleting_the_task_cancels_its_reminder() {
         })
         .await;
     }
-    // …and nothing fires.
-    sleep_until(remind_at, Duration::from_secs(2)).await;
-    assert!(s.inbox().await.is_empty());
-    assert!(s.webhooks().is_empty());
-    assert!(s.smtp.mails().is_empty());
+    // …and nothing fires: a sentinel reminder due 2 s or more after theirs
+    // fires and is delivered on every channel, and it is all there is.
+    let after = (remind_at - Utc::now()).num_seconds().max(0) + 3;
+    let (sentinel, sentinel_at) = s.task_reminding_in(after, "Sentinel").await;
+    assert!(sentinel_at >= remind_at + chrono::Duration::seconds(2));
+    let job = format!("reminder-{}", id_of(&sentinel));
+    eventually("the sentinel's reminder", || async {
+        (!s.inbox().await.is_empty()).then_some(())
+    })
+    .await;
+    wait_job_gone(sidecar, &job).await;
+    let items = s.inbox().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["taskId"], sentinel["id"]);
+    let hooks = s.webhooks();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].json()["notification"]["id"], items[0]["id"]);
+    let mails = s.smtp.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].data.contains("Subject: Reminder: Sentinel"),
+        "{}",
+        mails[0].data
+    );
     s.shutdown().await;
 }
 
@@ -307,15 +324,11 @@ async fn bad_deliveries_are_dropped_and_a_store_outage_is_retried() {
         false,
     )
     .await;
-    let dropped = eventually("the dead letter", || async {
-        let dead = dead_letters(env, GROUP).await;
-        (!dead.is_empty()).then_some(dead)
-    })
-    .await;
+    let dropped = wait_dead_letter(env.store(), GROUP).await;
     assert!(
-        dropped[0].0.contains("DROP"),
+        dropped.reason.contains("DROP"),
         "notify replied DROP: {}",
-        dropped[0].0
+        dropped.reason
     );
 
     // notify's writes fail: the reminder event is retried, not lost.

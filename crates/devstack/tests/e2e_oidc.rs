@@ -6,7 +6,7 @@
 //! issuer among the allowed hosts, the host refuses the fetch (Spin's rule),
 //! which answers 503.
 
-mod e2e_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use e2e_support::*;
 use fake_dapr::oidc::{self, Key, AUDIENCE, ISSUER};
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
+use support::*;
 use tokio::net::TcpListener;
 
 /// A test app serving an issuer's key set at `/jwks.json`, counting requests.

@@ -11,12 +11,10 @@
 //! complete again) create one next task; poison messages dropped; task-api's
 //! store down → RETRY until it is back; the preview through the gateway.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
-use e2e_consumers::*;
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 
 const GROUP: &str = "recurrence/recurrence-task-events";
 
@@ -181,7 +179,7 @@ async fn series_advance_one_occurrence_per_completion_and_stop_at_their_end() {
         "nothing after COUNT"
     );
     assert_eq!(series(&api, "until").await.len(), 2, "nothing after UNTIL");
-    assert!(dead_letters(&env, GROUP).await.is_empty());
+    assert!(dead_letters(env.store(), GROUP).await.is_empty());
     env.shutdown().await;
 }
 
@@ -229,7 +227,7 @@ async fn duplicate_completions_create_one_next_task() {
         barrier(&api).await;
         assert_eq!(series(&api, title).await.len(), 2, "{title}: one next task");
     }
-    assert!(dead_letters(&env, GROUP).await.is_empty());
+    assert!(dead_letters(env.store(), GROUP).await.is_empty());
     env.shutdown().await;
 }
 
@@ -265,11 +263,7 @@ async fn poison_messages_are_dropped_and_other_events_acknowledged() {
     }
     barrier(&api).await;
 
-    let dropped = eventually("four dead letters", || async {
-        let dead = dead_letters(&env, GROUP).await;
-        (dead.len() >= 4).then_some(dead)
-    })
-    .await;
+    let dropped = wait_dead_letters(env.store(), GROUP, 4).await;
     // Only the poison: created/updated events went to the default route
     // and were acknowledged, not dead-lettered. The three well-formed ones
     // reached the app, which replied DROP; the one that is no CloudEvent has
@@ -279,11 +273,11 @@ async fn poison_messages_are_dropped_and_other_events_acknowledged() {
     assert_eq!(dropped.len(), 4, "{dropped:?}");
     let (by_app, by_router): (Vec<_>, Vec<_>) = dropped
         .iter()
-        .partition(|(reason, _)| reason.contains("DROP"));
+        .partition(|letter| letter.reason.contains("DROP"));
     assert_eq!(by_app.len(), 3, "the app replied DROP: {dropped:?}");
     assert!(
         by_router[0]
-            .0
+            .reason
             .contains("error finding matching route: no such key: type"),
         "{by_router:?}"
     );
@@ -315,7 +309,7 @@ async fn task_api_down_is_retried_until_it_is_back() {
     outage.heal();
     let tasks = wait_series(&api, "weekly", 2).await;
     assert_eq!(tasks[1]["dueAt"], "2030-01-14T09:00:00Z");
-    assert!(dead_letters(&env, GROUP).await.is_empty());
+    assert!(dead_letters(env.store(), GROUP).await.is_empty());
     env.shutdown().await;
 }
 

@@ -3,10 +3,10 @@
 //! ports, each told its fixed sidecar port — the wiring `spin up` gets — and
 //! the system behaves as it does when devstack hosts everything.
 
-mod e2e_support;
+mod support;
 
-use e2e_support::*;
 use serde_json::json;
+use support::*;
 
 async fn sidecars_only() -> Env {
     Env::start_hosting(
@@ -91,17 +91,6 @@ async fn each_app_talks_to_the_sidecar_on_the_port_it_was_given() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_sync_and_reminders_work_when_the_apps_run_elsewhere() {
     let apps = ["audit", "notify", "sync-relay"];
-    for app in apps {
-        let wasm = repo_root().join(format!(
-            "target/wasm32-wasip2/release/{}.wasm",
-            app.replace('-', "_")
-        ));
-        assert!(
-            wasm.is_file(),
-            "{} is missing: build the components first",
-            wasm.display()
-        );
-    }
     let env = Env::start_hosting(
         Overlay::default(),
         Hosting {

@@ -4,25 +4,25 @@
 //! through the gateway.
 //!
 //! Covered: two SSE clients of one user both receive a change made through
-//! the API within 1 s while another user's client receives nothing;
-//! reconnecting with `Last-Event-ID` yields exactly the missed changes, in
-//! order; a cursor older than retention gets `reset`; the long-poll answers
-//! a change made while it waits; bad deliveries are dropped; a store outage
-//! is retried.
+//! the API within 1 s while another user's client receives nothing (but
+//! its own later change); reconnecting with `Last-Event-ID` yields exactly
+//! the missed changes, in order (then a later change, nothing else); a
+//! cursor older than retention gets `reset`; the long-poll answers a change
+//! made while it waits (seen waiting: it read the empty feed twice); bad
+//! deliveries are dropped; a store outage is retried.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use e2e_consumers::*;
-use e2e_support::*;
+use devstack::traces;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
+use support::*;
 
 const GROUP: &str = "sync-relay/sync-relay-task-updates";
 const CHANGED: &str = "todo.sync.task-changed.v1";
@@ -142,6 +142,33 @@ fn task_ids(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
+/// Wall clock in ns since the epoch, as spans have it.
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// How often sync-relay has read `user`'s feed head (`GET` of its
+/// `feed/{uid}` state) through its sidecar since `since` (ns): devstack
+/// records a span for every sidecar API call.
+fn feed_reads(user: &str, since: u128) -> usize {
+    let key = format!("feed%2F{user}");
+    traces::tracer()
+        .all()
+        .iter()
+        .filter(|s| {
+            s.app == "sync-relay"
+                && s.name == "dapr GET state"
+                && s.start_unix_nanos >= since
+                && s.attributes
+                    .get("http.path")
+                    .is_some_and(|p| p.ends_with(&key))
+        })
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_of_a_user_get_a_change_within_a_second_and_others_nothing() {
     let env = start(&["notify", "sync-relay"]).await;
@@ -161,8 +188,12 @@ async fn two_clients_of_a_user_get_a_change_within_a_second_and_others_nothing()
         assert_eq!(got[0].data["data"]["userId"], alice);
         assert_eq!(got[0].data["data"]["change"], "created");
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(other.of_kind(CHANGED).is_empty(), "bob saw alice's change");
+    // Bob's own change, made after alice's reached her clients, reaches his
+    // client alone: his stream is live and went past the moment alice's
+    // change could have shown up in it.
+    let own = env.api(&bob).create(json!({ "title": "Bob's" })).await;
+    let got = other.wait_for(CHANGED, 1).await;
+    assert_eq!(task_ids(&got), [id_of(&own)], "bob saw alice's change");
     for client in [first, second, other] {
         client.close();
     }
@@ -198,13 +229,24 @@ async fn reconnecting_with_last_event_id_yields_exactly_the_missed_changes_in_or
 
     // `since` in the URL is older; Last-Event-ID wins (as on an EventSource reconnect).
     let again = SseClient::connect(&env, &user, "since=0", Some(last)).await;
-    let got = again.wait_for(CHANGED, 3).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let got_all = again.of_kind(CHANGED);
-    assert_eq!(got_all.len(), 3, "nothing twice, nothing else: {got:?}");
-    assert_eq!(task_ids(&got_all), missed);
-    let ids: Vec<u64> = got_all.iter().map(|e| e.id.unwrap()).collect();
-    assert_eq!(ids, [last + 1, last + 2, last + 3]);
+    again.wait_for(CHANGED, 3).await;
+    // A change made now is the next thing the stream sends: what came
+    // before it is everything the reconnect yielded.
+    let next = id_of(&api.create(json!({ "title": "Four" })).await);
+    let got = eventually("the change after the reconnect", || async {
+        let got = again.of_kind(CHANGED);
+        task_ids(&got).contains(&next).then_some(got)
+    })
+    .await;
+    let mut expected = missed.clone();
+    expected.push(next);
+    assert_eq!(
+        task_ids(&got),
+        expected,
+        "nothing twice, nothing else: {got:?}"
+    );
+    let ids: Vec<u64> = got.iter().map(|e| e.id.unwrap()).collect();
+    assert_eq!(ids, [last + 1, last + 2, last + 3, last + 4]);
     again.close();
     env.shutdown().await;
 }
@@ -223,16 +265,7 @@ async fn a_cursor_older_than_retention_gets_reset() {
     })
     .await;
     // The first change expires (its 24 h TTL, made to pass now).
-    let db = env.stack.store.path().unwrap().to_path_buf();
-    let key = format!("sync-relay||change/{user}/1");
-    let expired = tokio::task::spawn_blocking(move || {
-        let conn = rusqlite::Connection::open(db).unwrap();
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        conn.execute("UPDATE state SET expires_at = 1 WHERE key = ?1", [key])
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let expired = expire_state(&env, &format!("sync-relay||change/{user}/1")).await;
     assert_eq!(expired, 1);
 
     let client = SseClient::connect(&env, &user, "since=0", None).await;
@@ -265,11 +298,16 @@ async fn the_long_poll_answers_a_change_made_while_it_waits() {
         json!({ "changes": [], "cursor": 0, "reset": false })
     );
 
+    let polled_from = now_nanos();
     let poll = {
         let api = api.clone();
         tokio::spawn(async move { api.get("/api/sync/changes?since=0&wait=10").await })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The poll is waiting once it found the feed empty and looked again.
+    eventually("the long-poll to wait on the empty feed", || async {
+        (feed_reads(&user, polled_from) >= 2).then_some(())
+    })
+    .await;
     let task = api.create(json!({ "title": "while polling" })).await;
     let made = Instant::now();
     let answer = poll.await.unwrap();
@@ -304,15 +342,11 @@ async fn bad_deliveries_are_dropped_and_a_store_outage_is_retried() {
         false,
     )
     .await;
-    let dropped = eventually("the dead letter", || async {
-        let dead = dead_letters(&env, GROUP).await;
-        (!dead.is_empty()).then_some(dead)
-    })
-    .await;
+    let dropped = wait_dead_letter(env.store(), GROUP).await;
     assert!(
-        dropped[0].0.contains("DROP"),
+        dropped.reason.contains("DROP"),
         "sync-relay replied DROP: {}",
-        dropped[0].0
+        dropped.reason
     );
 
     let outage = StoreOutage::of(&env, "sync-relay||");

@@ -7,12 +7,12 @@
 //! failures, user isolation, the body limit, Dapr-only routes that the
 //! gateway must not expose, and the OpenAPI document.
 
-mod e2e_support;
+mod support;
 
 use std::collections::BTreeSet;
 
-use e2e_support::*;
 use serde_json::{json, Value};
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crud_lifecycle_with_location_etag_patch_complete_reopen_delete() {

@@ -11,15 +11,13 @@
 //! that caused it. The gateway's `GET /metrics` shows the requests, deliveries,
 //! queue depths and job firings of the same run.
 
-mod e2e_consumers;
-mod e2e_support;
+mod support;
 
 use std::collections::BTreeMap;
 
 use devstack::traces::{self, Span};
-use e2e_consumers::*;
-use e2e_support::*;
 use serde_json::json;
+use support::*;
 
 /// The value of the sample of `name` whose labels include `labels`, summed
 /// over the samples that match (0 when none does).
@@ -51,7 +49,7 @@ fn ancestry<'a>(span: &'a Span, by_id: &BTreeMap<&str, &'a Span>) -> Vec<&'a Spa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_its_deliveries_the_reminder_job_and_the_webhook_are_one_trace() {
-    let hooks = Subscriber::start().await;
+    let hooks = RecordingApp::start().await;
     let env = start(&["audit", "notify", "sync-relay"]).await;
     let user = unique_user("traced");
     let api = env.api(&user);

@@ -6,10 +6,11 @@
 //! routing, the `spin-*` headers, WASI env, streaming, one instance per
 //! request, `allowed_outbound_hosts`.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -21,41 +22,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use support::*;
 use tokio::net::TcpListener;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `$CARGO_TARGET_DIR` (relative to the repo root) or `<repo>/target`.
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => repo_root().join(dir),
-        None => repo_root().join("target"),
-    }
-}
-
-/// Builds a crate for wasm32-wasip2 (release) into its own target
-/// directory, so it never waits on the lock `cargo test` holds.
-fn build_wasm(manifest: &Path, package: Option<&str>, target: &Path) {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args([
-        "build",
-        "--release",
-        "--target",
-        "wasm32-wasip2",
-        "--manifest-path",
-    ])
-    .arg(manifest)
-    .env("CARGO_TARGET_DIR", target)
-    .env_remove("RUSTFLAGS")
-    .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    if let Some(p) = package {
-        cmd.args(["-p", p]);
-    }
-    let status = cmd.status().expect("run cargo");
-    assert!(status.success(), "building {} failed", manifest.display());
-}
 
 fn fixture_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
@@ -65,20 +33,6 @@ fn fixture_wasm() -> &'static Path {
         build_wasm(&dir.join("Cargo.toml"), None, &target);
         target.join("wasm32-wasip2/release/devstack_echo_fixture.wasm")
     })
-}
-
-/// A unique scratch directory.
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "devstack-host-test-{}-{name}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 const FIXTURE_MANIFEST: &str = r#"
@@ -177,16 +131,11 @@ async fn serve(opts: ServeOptions) -> (SocketAddr, tokio::task::JoinHandle<()>) 
     (addr, task)
 }
 
+/// `GET path` on `addr` with the harness's client.
 async fn get(addr: SocketAddr, path: &str) -> (StatusCode, HeaderMap, String) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let resp = client
-        .get(format!("http://{addr}{path}").parse().unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
+    let answer = support::get(&format!("http://{addr}{path}")).await;
+    let status = StatusCode::from_u16(answer.status).unwrap();
+    (status, answer.headers.clone(), answer.text())
 }
 
 async fn echo(addr: SocketAddr, path: &str) -> Value {
@@ -410,14 +359,12 @@ async fn an_endless_stream_stops_when_the_client_leaves() {
     drop(client);
 
     // The guest is stopped and its instance dropped.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while host.instantiation_stats().live_instances() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the streaming instance is still alive"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_within(
+        "the streaming instance to be dropped",
+        Duration::from_secs(5),
+        || async { (host.instantiation_stats().live_instances() == 0).then_some(()) },
+    )
+    .await;
     // The listener keeps serving.
     assert_eq!(echo(addr, "/exact").await["counter"], 1);
     task.abort();
@@ -701,27 +648,15 @@ async fn serving_an_unbuilt_component_names_the_file_and_the_build_command() {
     assert!(err.contains("target_port"), "{err}");
 }
 
-/// task_api.wasm as `spin.toml` names it, built if missing (into a separate
-/// target directory, so the build does not wait on `cargo test`'s lock).
+/// A copy of `spin.toml` whose task-api source is [`task_api_wasm`] (the
+/// other components' relative sources lead nowhere from the copy, so this
+/// host loads task-api alone).
 fn task_api_manifest() -> PathBuf {
-    let root = repo_root();
-    let spin_toml = std::fs::read_to_string(root.join("spin.toml")).unwrap();
-    let relative = "target/wasm32-wasip2/release/task_api.wasm";
-    assert!(
-        spin_toml.contains(relative),
-        "spin.toml no longer names {relative}"
-    );
-    let mut wasm = target_dir().join("wasm32-wasip2/release/task_api.wasm");
-    if !wasm.is_file() {
-        let target = target_dir().join("devstack-fixtures");
-        build_wasm(&root.join("Cargo.toml"), Some("task-api"), &target);
-        wasm = target.join("wasm32-wasip2/release/task_api.wasm");
-    }
-    let dir = scratch_dir("task-api");
-    let manifest = dir.join("spin.toml");
+    let spin_toml = std::fs::read_to_string(repo_root().join("spin.toml")).unwrap();
+    let manifest = scratch_dir("task-api").join("spin.toml");
     std::fs::write(
         &manifest,
-        spin_toml.replace(relative, &wasm.display().to_string()),
+        spin_toml.replace(TASK_API_SOURCE, &task_api_wasm().display().to_string()),
     )
     .unwrap();
     manifest

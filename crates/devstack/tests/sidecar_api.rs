@@ -1,22 +1,17 @@
 //! API token, service invocation, secrets, output and cron bindings,
 //! metadata and health — each checked against what daprd answers.
 
-mod sidecar_support;
+mod support;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use devstack::sidecar::Peer;
 use serde_json::json;
-use sidecar_support::*;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use support::*;
 
 #[tokio::test]
 async fn dapr_api_token_is_enforced_with_a_plain_text_401() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let sc = start_sidecar(
         "a",
         app.addr,
@@ -53,8 +48,8 @@ async fn dapr_api_token_is_enforced_with_a_plain_text_401() {
 
 #[tokio::test]
 async fn service_invocation_forwards_with_dapr_headers() {
-    let caller_app = TestApp::start().await;
-    let callee = TestApp::start().await;
+    let caller_app = RecordingApp::start().await;
+    let callee = RecordingApp::start().await;
     callee.responder(|r| {
         (r.path_only() == "/internal/tasks/next").then(|| Reply {
             status: 201,
@@ -141,14 +136,6 @@ async fn service_invocation_forwards_with_dapr_headers() {
     assert_eq!(r.error_code(), "ERR_DIRECT_INVOKE");
 }
 
-fn temp_file(name: &str, content: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("devstack-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.to_string_lossy().into_owned()
-}
-
 #[tokio::test]
 async fn local_file_secrets_single_and_multi_valued() {
     let file = temp_file(
@@ -178,7 +165,7 @@ spec:
     - {{ name: secretsFile, value: "{file}" }}
 "#
     );
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let sc = start_sidecar("a", app.addr, resources(&yaml), SidecarConfig::default()).await;
     let r = get(&sc.url("/v1.0/secrets/todo-secrets/jwt-secret")).await;
     assert_eq!(r.status, 200);
@@ -201,68 +188,9 @@ spec:
     assert_eq!(r.json()["app-api-token"], json!({ "token": "tok" }));
 }
 
-/// Received mails: (recipients, DATA).
-type Mails = Arc<Mutex<Vec<(Vec<String>, String)>>>;
-
-/// A minimal SMTP server that accepts mails and keeps them.
-async fn smtp_server() -> (SocketAddr, Mails) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mails: Mails = Arc::default();
-    let store = mails.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write
-                    .write_all(b"220 localhost test SMTP\r\n")
-                    .await
-                    .unwrap();
-                let mut rcpt = Vec::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-localhost\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("RCPT TO:") {
-                        rcpt.push(line[8..].trim().to_string());
-                        b"250 OK\r\n"
-                    } else if upper == "DATA" {
-                        write.write_all(b"354 go ahead\r\n").await.unwrap();
-                        let mut data = String::new();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            if l == "." {
-                                break;
-                            }
-                            data.push_str(&l);
-                            data.push('\n');
-                        }
-                        store
-                            .lock()
-                            .unwrap()
-                            .push((std::mem::take(&mut rcpt), data));
-                        b"250 queued\r\n"
-                    } else if upper == "QUIT" {
-                        write.write_all(b"221 bye\r\n").await.unwrap();
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (addr, mails)
-}
-
 #[tokio::test]
 async fn smtp_binding_sends_a_real_mail() {
-    let (smtp, mails) = smtp_server().await;
+    let smtp = Smtp::start().await;
     let yaml = format!(
         r#"
 apiVersion: dapr.io/v1alpha1
@@ -278,9 +206,9 @@ spec:
     - {{ name: subject, value: "default subject" }}
 scopes: [notify]
 "#,
-        port = smtp.port()
+        port = smtp.addr.port()
     );
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let sc = start_sidecar(
         "notify",
         app.addr,
@@ -299,9 +227,9 @@ scopes: [notify]
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.text());
-    let mails = mails.lock().unwrap().clone();
+    let mails = smtp.mails();
     assert_eq!(mails.len(), 1);
-    let (rcpt, data) = &mails[0];
+    let (rcpt, data) = (&mails[0].to, &mails[0].data);
     assert!(rcpt.iter().any(|r| r.contains("alice@example.com")));
     assert!(rcpt.iter().any(|r| r.contains("bob@example.com")));
     assert!(data.contains("Subject: Reminder: Weekly report"), "{data}");
@@ -329,7 +257,7 @@ scopes: [notify]
 
 #[tokio::test]
 async fn http_binding_calls_the_url() {
-    let target = TestApp::start().await;
+    let target = RecordingApp::start().await;
     target.default_reply("/hooks/x", 200, r#"{"ok":true}"#);
     let yaml = format!(
         r#"
@@ -344,7 +272,7 @@ spec:
 "#,
         addr = target.addr
     );
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let sc = start_sidecar(
         "notify",
         app.addr,
@@ -375,7 +303,7 @@ spec:
 
 #[tokio::test]
 async fn cron_binding_posts_to_its_route() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     app.default_reply("/unheard", 404, "");
     let yaml = r#"
 apiVersion: dapr.io/v1alpha1
@@ -441,7 +369,7 @@ scopes: [audit]
 
 #[tokio::test]
 async fn metadata_and_health() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let yaml = format!(
         r#"{BASE}
 ---
@@ -483,5 +411,5 @@ scopes: [recurrence]
         sub["rules"][0],
         json!({ "match": "event.type == \"todo.task.completed.v1\"", "path": "/events/recurrence/task-events" })
     );
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    sc.stop().await;
 }

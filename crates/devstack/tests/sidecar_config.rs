@@ -1,19 +1,18 @@
 //! Loading the repository's Dapr resources: `k8s/dapr` with the
 //! `devstack/` overlay on top (the overlay wins by component name).
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::time::Duration;
 
 use devstack::config::{self, Backoff};
 use serde_json::json;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::*;
 
 #[test]
 fn the_overlay_replaces_only_what_needs_a_cluster() {
-    let r = config::load(&[repo().join("k8s/dapr"), repo().join("devstack")]).unwrap();
+    let r = config::load(&[repo_root().join("k8s/dapr"), repo_root().join("devstack")]).unwrap();
     let kind = |name: &str| {
         r.components
             .iter()
@@ -42,7 +41,7 @@ fn the_overlay_replaces_only_what_needs_a_cluster() {
     );
 
     // Production files alone keep the production types.
-    let prod = config::load(&[repo().join("k8s/dapr")]).unwrap();
+    let prod = config::load(&[repo_root().join("k8s/dapr")]).unwrap();
     assert!(prod.components.iter().any(|c| c.kind == "pubsub.kafka"));
     assert!(prod
         .components
@@ -52,7 +51,7 @@ fn the_overlay_replaces_only_what_needs_a_cluster() {
 
 #[test]
 fn subscriptions_are_scoped_with_dead_letter_topics() {
-    let r = config::load(&[repo().join("k8s/dapr"), repo().join("devstack")]).unwrap();
+    let r = config::load(&[repo_root().join("k8s/dapr"), repo_root().join("devstack")]).unwrap();
     let expect = [
         (
             "audit",
@@ -134,7 +133,7 @@ fn subscriptions_are_scoped_with_dead_letter_topics() {
 
 #[test]
 fn resiliency_gives_deliveries_a_bounded_retry_policy() {
-    let r = config::load(&[repo().join("k8s/dapr"), repo().join("devstack")]).unwrap();
+    let r = config::load(&[repo_root().join("k8s/dapr"), repo_root().join("devstack")]).unwrap();
     let p = r
         .inbound_policy("audit", "kafka-pubsub")
         .retry
@@ -195,7 +194,7 @@ metadata: { name: c }
 spec: { type: state.devstack, metadata: [] }
 "#;
     assert!(config::parse_str(missing_version, Path::new("c.yaml")).is_err());
-    assert!(config::load(&[repo().join("no-such-dir")]).is_err());
+    assert!(config::load(&[repo_root().join("no-such-dir")]).is_err());
     // Non-Dapr documents are skipped.
     let other = "apiVersion: v1\nkind: Namespace\nmetadata: { name: todo }\n";
     let r = config::parse_str(other, Path::new("ns.yaml")).unwrap();

@@ -2,21 +2,13 @@
 //! access control, with the app's Configuration picked by its SpinApp's
 //! `dapr.io/config` annotation — each checked against what daprd answers.
 
-mod sidecar_support;
+mod support;
 
 use std::collections::HashMap;
 
 use devstack::sidecar::Peer;
 use serde_json::json;
-use sidecar_support::*;
-
-fn temp_file(name: &str, content: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("devstack-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.to_string_lossy().into_owned()
-}
+use support::*;
 
 fn spinapp(name: &str, config: &str) -> String {
     format!(
@@ -67,7 +59,7 @@ spec:
 "#
     );
     yaml.push_str(&spinapp("a", "scoped"));
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let sc = start_sidecar("a", app.addr, resources(&yaml), SidecarConfig::default()).await;
     let r = get(&sc.url("/v1.0/secrets/todo-secrets/jwt-secret")).await;
     assert_eq!(r.status, 200);
@@ -124,7 +116,7 @@ spec:
 "#,
     );
     yaml.push_str(&spinapp("task-api", "callee-config"));
-    let callee = TestApp::start().await;
+    let callee = RecordingApp::start().await;
     let peers = HashMap::from([(
         "task-api".to_string(),
         Peer {
@@ -132,7 +124,7 @@ spec:
             app_token: None,
         },
     )]);
-    let caller_app = TestApp::start().await;
+    let caller_app = RecordingApp::start().await;
     let start = |id: &'static str| {
         let yaml = yaml.clone();
         let peers = peers.clone();

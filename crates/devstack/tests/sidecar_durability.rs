@@ -2,13 +2,11 @@
 //! queued messages (including one in retry) and a pending job survive
 //! closing and reopening the SQLite file, and are then delivered.
 
-mod sidecar_support;
-
-use std::time::Duration;
+mod support;
 
 use devstack::store::Store;
 use serde_json::json;
-use sidecar_support::*;
+use support::*;
 
 fn yaml() -> String {
     format!(
@@ -42,7 +40,7 @@ async fn state_messages_and_jobs_survive_a_restart() {
     let db = dir.join("devstack.db");
 
     // Phase 1: the app fails every delivery; a job is scheduled for later.
-    let app1 = TestApp::start().await;
+    let app1 = RecordingApp::start().await;
     app1.default_reply("/orders", 500, "");
     let store = Store::open(Some(&db)).unwrap();
     // Only `orders` is subscribed in phase 1; `late` gets its subscriber later.
@@ -94,7 +92,7 @@ async fn state_messages_and_jobs_survive_a_restart() {
     assert!(app1.requests_to("/job/later").is_empty(), "not due yet");
 
     // Phase 2: a new process opens the same file.
-    let app2 = TestApp::start().await;
+    let app2 = RecordingApp::start().await;
     let store = Store::open(Some(&db)).unwrap();
     let sc = start_sidecar(
         "worker",
@@ -116,15 +114,11 @@ async fn state_messages_and_jobs_survive_a_restart() {
     let job = app2.wait_for("/job/later", 1).await;
     assert_eq!(job[0].json(), json!({ "n": 1 }));
     assert!(job[0].at_ms >= due.timestamp_millis(), "never early");
-    eventually("the job to be done", || {
-        let url = sc.url("/v1.0-alpha1/jobs/later");
-        async move { (get(&url).await.status == 500).then_some(()) }
-    })
-    .await;
+    wait_job_gone(sc.addr, "later").await;
     sc.stop().await;
 
     // Phase 3: what was acknowledged is not delivered again.
-    let app3 = TestApp::start().await;
+    let app3 = RecordingApp::start().await;
     let store = Store::open(Some(&db)).unwrap();
     let sc = start_sidecar(
         "worker",
@@ -136,8 +130,49 @@ async fn state_messages_and_jobs_survive_a_restart() {
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(app3.requests().is_empty(), "{:?}", app3.requests());
+    // The job is gone from the store: it cannot fire again.
+    assert_eq!(get(&sc.url("/v1.0-alpha1/jobs/later")).await.status, 500);
+    // A sentinel behind each queued message (behind `evt-1` on its key u1):
+    // once both are delivered and both groups have nothing pending, every
+    // delivery the reopened store still held has been made.
+    for (topic, query, id) in [
+        ("orders", "?metadata.partitionKey=u1", "sentinel-orders"),
+        ("late", "", "sentinel-late"),
+    ] {
+        let event =
+            json!({ "specversion": "1.0", "id": id, "type": "t", "source": "s", "data": {} });
+        let r = call(
+            "POST",
+            &sc.url(&format!("/v1.0/publish/pubsub/{topic}{query}")),
+            &[("content-type", "application/cloudevents+json")],
+            &serde_json::to_vec(&event).unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 204);
+    }
+    app3.wait_for("/orders", 1).await;
+    app3.wait_for("/late", 1).await;
+    for group in ["worker/orders-sub", "worker/late-sub"] {
+        wait_idle(&sc.store, group).await;
+    }
+    let got: Vec<(String, serde_json::Value)> = app3
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.json()["id"].clone()))
+        .collect();
+    assert_eq!(
+        got.len(),
+        2,
+        "only the sentinels, nothing acknowledged before: {got:?}"
+    );
+    assert!(
+        got.contains(&("/orders".into(), json!("sentinel-orders"))),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("/late".into(), json!("sentinel-late"))),
+        "{got:?}"
+    );
     sc.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,15 +1,13 @@
 //! Jobs API conformance (pkg/api/http/jobs.go, pkg/api/universal/jobs.go,
 //! diagridio/go-etcd-cron scheduling).
 
-mod sidecar_support;
-
-use std::time::Duration;
+mod support;
 
 use serde_json::json;
-use sidecar_support::*;
+use support::*;
 
-async fn sidecar(app_token: Option<&str>) -> (TestApp, Sidecar) {
-    let app = TestApp::start().await;
+async fn sidecar(app_token: Option<&str>) -> (RecordingApp, Sidecar) {
+    let app = RecordingApp::start().await;
     let sc = start_sidecar(
         "notify",
         app.addr,
@@ -21,11 +19,6 @@ async fn sidecar(app_token: Option<&str>) -> (TestApp, Sidecar) {
     )
     .await;
     (app, sc)
-}
-
-fn in_secs(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[tokio::test]
@@ -151,11 +144,7 @@ async fn the_callback_posts_the_raw_data_never_early() {
         due.timestamp_millis() - cb.at_ms
     );
     // Delivered once (a one-shot job), then gone.
-    eventually("the job to be removed", || {
-        let url = sc.url("/v1.0-alpha1/jobs/reminder-t1");
-        async move { (get(&url).await.status == 500).then_some(()) }
-    })
-    .await;
+    wait_job_gone(sc.addr, "reminder-t1").await;
     assert_eq!(app.requests_to("/job/reminder-t1").len(), 1);
 }
 
@@ -169,12 +158,8 @@ async fn a_404_reply_counts_as_delivered() {
     )
     .await;
     app.wait_for("/job/j404", 1).await;
-    eventually("the job to be removed", || {
-        let url = sc.url("/v1.0-alpha1/jobs/j404");
-        async move { (get(&url).await.status == 500).then_some(()) }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Deleted once its callback returned, as delivered: none can follow.
+    wait_job_gone(sc.addr, "j404").await;
     assert_eq!(app.requests_to("/job/j404").len(), 1);
 }
 
@@ -196,12 +181,8 @@ async fn failures_follow_the_failure_policy() {
         got[1].at_ms - got[0].at_ms >= 90,
         "retried after the interval"
     );
-    eventually("the job to be given up", || {
-        let url = sc.url("/v1.0-alpha1/jobs/flaky");
-        async move { (get(&url).await.status == 500).then_some(()) }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Given up on (and deleted) after its last retry: none can follow.
+    wait_job_gone(sc.addr, "flaky").await;
     assert_eq!(
         app.requests_to("/job/flaky").len(),
         3,
@@ -233,12 +214,8 @@ async fn schedules_repeat() {
     .await;
     assert_eq!(r.status, 204);
     app.wait_for("/job/tick", 2).await;
-    eventually("the job to finish", || {
-        let url = sc.url("/v1.0-alpha1/jobs/tick");
-        async move { (get(&url).await.status == 500).then_some(()) }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Deleted after its last repeat: none can follow.
+    wait_job_gone(sc.addr, "tick").await;
     assert_eq!(app.requests_to("/job/tick").len(), 2, "repeats: 2");
     let r = post_json(
         &sc.url("/v1.0-alpha1/jobs/cron6"),

@@ -2,12 +2,12 @@
 //! pubsub/envelope.go), reply semantics (postman/http/http.go), dead letters
 //! and routing (runtime/subscription/subscription.go).
 
-mod sidecar_support;
+mod support;
 
 use std::time::Duration;
 
 use serde_json::json;
-use sidecar_support::*;
+use support::*;
 
 fn subscription(name: &str, topic: &str, routes: &str, extra: &str) -> String {
     format!(
@@ -32,8 +32,8 @@ fn default_route(path: &str) -> String {
 }
 
 /// A worker app with one subscription `orders` → `/orders` (DLQ `orders-dlq`).
-async fn worker(extra_yaml: &str) -> (TestApp, Sidecar) {
-    let app = TestApp::start().await;
+async fn worker(extra_yaml: &str) -> (RecordingApp, Sidecar) {
+    let app = RecordingApp::start().await;
     let yaml = format!(
         "{BASE}{}{extra_yaml}",
         subscription(
@@ -73,6 +73,49 @@ fn event(id: &str, event_type: &str) -> Vec<u8> {
         "datacontenttype": "application/json", "data": { "id": id },
     }))
     .unwrap()
+}
+
+/// The consumer group of [`worker`]'s subscription.
+const GROUP: &str = "worker/orders-sub";
+
+/// The ids of the events the worker app got on `/orders`, in arrival order,
+/// but the sentinel's.
+fn order_ids(app: &RecordingApp) -> Vec<String> {
+    app.requests_to("/orders")
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_string())
+        .filter(|id| id != "sentinel")
+        .collect()
+}
+
+/// Publishes a `sentinel` event to `orders` (with partition key `key`, if
+/// any) after everything else and waits until the worker app got it and
+/// [`worker`]'s group has nothing pending: every earlier message was decided
+/// (on the same key, before the sentinel was even attempted: a key's
+/// messages go one at a time), and its publish made the worker pull again,
+/// so nothing it pulled is left to be delivered again. What the app got by
+/// then is all it gets.
+async fn settle_with_sentinel(app: &RecordingApp, sc: &Sidecar, key: Option<&str>) {
+    let query = key
+        .map(|k| format!("?metadata.partitionKey={k}"))
+        .unwrap_or_default();
+    let r = publish(
+        sc,
+        "orders",
+        Some("application/cloudevents+json"),
+        &event("sentinel", "t"),
+        &query,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    eventually("the sentinel delivered", || async {
+        app.requests_to("/orders")
+            .iter()
+            .any(|r| r.json()["id"] == "sentinel")
+            .then_some(())
+    })
+    .await;
+    wait_idle(&sc.store, GROUP).await;
 }
 
 #[tokio::test]
@@ -223,14 +266,11 @@ async fn success_empty_and_non_json_replies_ack() {
         .await;
     }
     app.wait_for("/orders", 4).await;
-    let group = "worker/orders-sub";
-    eventually("all acked", || {
-        let store = sc.store.clone();
-        async move { (store.pending_deliveries(group).await.unwrap() == 0).then_some(()) }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.requests_to("/orders").len(), 4, "no redelivery");
+    wait_idle(&sc.store, GROUP).await;
+    settle_with_sentinel(&app, &sc, None).await;
+    let mut ids = order_ids(&app);
+    ids.sort();
+    assert_eq!(ids, ["e0", "e1", "e2", "e3"], "no redelivery");
     assert!(sc.store.dead_letters().await.unwrap().is_empty());
 }
 
@@ -265,20 +305,15 @@ async fn drop_goes_to_the_dead_letter_topic_with_the_original_topic() {
     )
     .await;
     app.wait_for("/orders", 1).await;
-    let dlq = eventually("a dead letter", || {
-        let store = sc.store.clone();
-        async move {
-            let m = store.messages("pubsub", "orders-dlq").await.unwrap();
-            (!m.is_empty()).then_some(m)
-        }
-    })
-    .await;
+    wait_dead_letter(&sc.store, GROUP).await;
+    let dlq = sc.store.messages("pubsub", "orders-dlq").await.unwrap();
+    assert_eq!(dlq.len(), 1, "republished to the dead-letter topic");
     let ce: serde_json::Value = serde_json::from_slice(&dlq[0].data).unwrap();
     assert_eq!(ce["id"], "poison");
     assert_eq!(ce["topic"], "orders", "original topic kept");
     assert_eq!(dlq[0].partition_key.as_deref(), Some("u9"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.requests_to("/orders").len(), 1, "not redelivered");
+    settle_with_sentinel(&app, &sc, Some("u9")).await;
+    assert_eq!(order_ids(&app), ["poison"], "not redelivered");
     let letters = sc.store.dead_letters().await.unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].dead_letter_topic.as_deref(), Some("orders-dlq"));
@@ -297,20 +332,11 @@ async fn http_404_drops() {
     )
     .await;
     app.wait_for("/orders", 1).await;
-    eventually("the dead letter", || {
-        let store = sc.store.clone();
-        async move {
-            (!store
-                .messages("pubsub", "orders-dlq")
-                .await
-                .unwrap()
-                .is_empty())
-            .then_some(())
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.requests_to("/orders").len(), 1);
+    wait_dead_letter(&sc.store, GROUP).await;
+    let dlq = sc.store.messages("pubsub", "orders-dlq").await.unwrap();
+    assert_eq!(dlq.len(), 1, "republished to the dead-letter topic");
+    settle_with_sentinel(&app, &sc, None).await;
+    assert_eq!(order_ids(&app), ["gone"], "not redelivered");
 }
 
 #[tokio::test]
@@ -326,25 +352,22 @@ async fn http_500_is_retried_per_policy_then_dead_lettered() {
     )
     .await;
     app.wait_for("/orders", 3).await;
-    eventually("the dead letter", || {
-        let store = sc.store.clone();
-        async move {
-            (!store
-                .messages("pubsub", "orders-dlq")
-                .await
-                .unwrap()
-                .is_empty())
-            .then_some(())
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.requests_to("/orders").len(), 3, "1 attempt + 2 retries");
+    wait_dead_letter(&sc.store, GROUP).await;
+    let dlq = sc.store.messages("pubsub", "orders-dlq").await.unwrap();
+    assert_eq!(dlq.len(), 1, "republished to the dead-letter topic");
+    // From now on the app accepts: a further attempt at `e500` would count.
+    app.default_reply("/orders", 200, r#"{"status":"SUCCESS"}"#);
+    settle_with_sentinel(&app, &sc, None).await;
+    assert_eq!(
+        order_ids(&app),
+        ["e500", "e500", "e500"],
+        "1 attempt + 2 retries"
+    );
 }
 
 #[tokio::test]
 async fn routing_rules_pick_the_first_match_and_unroutable_is_acked() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let rules = r#"    rules:
       - match: event.type == "a"
         path: /a
@@ -382,11 +405,7 @@ async fn routing_rules_pick_the_first_match_and_unroutable_is_acked() {
     let ids: Vec<_> = other.iter().map(|r| r.json()["id"].clone()).collect();
     assert!(ids.contains(&json!("3")) && ids.contains(&json!("4")));
     assert_eq!(app.wait_for("/done", 1).await[0].json()["id"], "4");
-    eventually("picky acked the unroutable ones", || {
-        let store = sc.store.clone();
-        async move { (store.pending_deliveries("worker/picky").await.unwrap() == 0).then_some(()) }
-    })
-    .await;
+    wait_idle(&sc.store, "worker/picky").await;
     assert_eq!(app.requests_to("/done").len(), 1);
 }
 
@@ -398,7 +417,7 @@ async fn routing_rules_pick_the_first_match_and_unroutable_is_acked() {
 /// (`event.type == "a" || …`, true on its left) still routes.
 #[tokio::test]
 async fn a_rule_on_a_missing_field_dead_letters_instead_of_skipping() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let rules = r#"    rules:
       - match: event.type == "a" || event.subject == "x"
         path: /a
@@ -425,14 +444,9 @@ async fn a_rule_on_a_missing_field_dead_letters_instead_of_skipping() {
         .await;
     }
     assert_eq!(app.wait_for("/a", 1).await[0].json()["id"], "1");
-    let dead = eventually("the unroutable event is dead-lettered", || {
-        let store = sc.store.clone();
-        async move {
-            let m = store.messages("pubsub", "events-dlq").await.unwrap();
-            (!m.is_empty()).then_some(m)
-        }
-    })
-    .await;
+    wait_dead_letter(&sc.store, "worker/strict").await;
+    let dead = sc.store.messages("pubsub", "events-dlq").await.unwrap();
+    assert_eq!(dead.len(), 1, "republished to the dead-letter topic");
     let body: serde_json::Value = serde_json::from_slice(&dead[0].data).unwrap();
     assert_eq!(body["id"], "2");
     assert!(
@@ -547,7 +561,7 @@ spec: { partitions: 1, replicas: 1 }
         .await;
         assert_eq!(answer.status, 204);
     }
-    let ids = |app: &TestApp| -> Vec<String> {
+    let ids = |app: &RecordingApp| -> Vec<String> {
         app.requests_to("/orders")
             .iter()
             .map(|r| r.json()["id"].as_str().unwrap().to_string())
@@ -665,7 +679,7 @@ spec: { partitions: 3, replicas: 1 }
 
 #[tokio::test]
 async fn deliveries_carry_the_app_token() {
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let yaml = format!(
         "{BASE}{}",
         subscription("s", "orders", &default_route("/orders"), "")
@@ -708,18 +722,11 @@ async fn expired_messages_are_not_delivered() {
     .await;
     let got = app.wait_for("/orders", 1).await;
     assert_eq!(got[0].json()["id"], "fresh");
-    eventually("the expired one dead-lettered", || {
-        let store = sc.store.clone();
-        async move {
-            (!store
-                .messages("pubsub", "orders-dlq")
-                .await
-                .unwrap()
-                .is_empty())
-            .then_some(())
-        }
-    })
-    .await;
+    let expired = wait_dead_letter(&sc.store, GROUP).await;
+    let dlq = sc.store.messages("pubsub", "orders-dlq").await.unwrap();
+    assert_eq!(dlq.len(), 1, "republished to the dead-letter topic");
+    let ce: serde_json::Value = serde_json::from_slice(&expired.data).unwrap();
+    assert_eq!(ce["id"], "old");
     assert_eq!(app.requests_to("/orders").len(), 1);
 }
 
@@ -752,16 +759,9 @@ spec:
 "#;
     let (app, sc) = worker(breaker).await;
     app.default_reply("/orders", 500, "down");
-    let dead_letters = |n: usize| {
-        let store = sc.store.clone();
-        async move {
-            let letters = store.dead_letters().await.unwrap();
-            (letters.len() >= n).then_some(letters)
-        }
-    };
     let ce = "application/cloudevents+json";
     publish(&sc, "orders", Some(ce), &event("first", "t"), "").await;
-    let letters = eventually("the first message dead-lettered", || dead_letters(1)).await;
+    let letters = wait_dead_letters(&sc.store, GROUP, 1).await;
     assert_eq!(
         app.requests_to("/orders").len(),
         2,
@@ -775,7 +775,7 @@ spec:
 
     // While open, a new message is dead-lettered without a call.
     publish(&sc, "orders", Some(ce), &event("second", "t"), "").await;
-    let letters = eventually("the second message dead-lettered", || dead_letters(2)).await;
+    let letters = wait_dead_letters(&sc.store, GROUP, 2).await;
     assert!(letters[1].reason.contains("circuit breaker is open"));
     assert_eq!(
         app.requests_to("/orders").len(),
@@ -785,6 +785,8 @@ spec:
 
     // Healed: once the breaker is half-open a delivery goes through and
     // closes it. Probes published before then are refused like the second.
+    // Each probe is published once the one before is decided: delivered
+    // (through) or dead-lettered (refused).
     app.default_reply("/orders", 200, r#"{"status":"SUCCESS"}"#);
     let mut probe = 0;
     eventually("a delivery through the half-open breaker", || {
@@ -793,9 +795,19 @@ spec:
         let sc = &sc;
         let app = &app;
         async move {
+            let refused = dead_letters(&sc.store, GROUP).await.len();
             publish(sc, "orders", Some(ce), &body, "").await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            (app.requests_to("/orders").len() > 2).then_some(())
+            eventually("the probe delivered or dead-lettered", || async {
+                if app.requests_to("/orders").len() > 2 {
+                    Some(true)
+                } else if dead_letters(&sc.store, GROUP).await.len() > refused {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+            .await
+            .then_some(())
         }
     })
     .await;

@@ -1,20 +1,20 @@
 //! State API conformance: what daprd answers (pkg/api/http/http.go state
 //! handlers).
 
-mod sidecar_support;
+mod support;
 
 use std::time::Duration;
 
 use serde_json::json;
-use sidecar_support::*;
+use support::*;
 
-async fn sidecar(app_id: &str) -> (TestApp, Sidecar) {
+async fn sidecar(app_id: &str) -> (RecordingApp, Sidecar) {
     sidecar_with(app_id, "").await
 }
 
 /// A sidecar over [`BASE`] plus the resources in `extra_yaml`.
-async fn sidecar_with(app_id: &str, extra_yaml: &str) -> (TestApp, Sidecar) {
-    let app = TestApp::start().await;
+async fn sidecar_with(app_id: &str, extra_yaml: &str) -> (RecordingApp, Sidecar) {
+    let app = RecordingApp::start().await;
     let yaml = format!("{BASE}{extra_yaml}");
     let sc = start_sidecar(app_id, app.addr, resources(&yaml), SidecarConfig::default()).await;
     (app, sc)
@@ -499,7 +499,7 @@ async fn a_key_containing_the_separator_is_400() {
 #[tokio::test]
 async fn keys_are_prefixed_with_the_app_id() {
     let store = devstack::store::Store::open(None).unwrap();
-    let app = TestApp::start().await;
+    let app = RecordingApp::start().await;
     let a = start_sidecar(
         "app-a",
         app.addr,

@@ -1,6 +1,7 @@
-//! A tiny SMTP listener for the tests whose components send e-mail through
-//! the `email` binding (notify's reminders and welcome mails): it accepts
-//! every message and keeps the envelope recipients and the dot-unstuffed data.
+//! A tiny SMTP listener for every test that sends e-mail through an
+//! `email` (`bindings.smtp`) binding — a sidecar's on its own, or notify's
+//! welcome and reminder mails in a stack: it accepts every message and
+//! keeps the envelope recipients and the dot-unstuffed data.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
