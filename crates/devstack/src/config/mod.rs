@@ -9,8 +9,9 @@
 //! - this file: the [`Resources`] model and the questions asked of it
 //!   (which component an app-id sees, which subscriptions it gets, a
 //!   component's resolved metadata);
-//! - `load.rs` ([`load`], [`parse_str`]): walking the YAML directories,
-//!   parsing each kind and layering the devstack overlay over `k8s/dapr`;
+//! - `load/` ([`load`], [`parse_str`]): walking the YAML directories,
+//!   parsing each kind (a `Resiliency` in `load/resiliency.rs`) and
+//!   layering the devstack overlay over `k8s/dapr`;
 //! - `configuration.rs` ([`Configuration`], [`Resources::configuration_of`]):
 //!   Dapr Configurations' secret scopes and invocation access control, and
 //!   which one each app-id uses (its SpinApp's `dapr.io/config`);

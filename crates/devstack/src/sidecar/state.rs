@@ -3,6 +3,10 @@
 //! (`onGetState`, `onPostState`, `onDeleteState`, `onBulkGetState`,
 //! `onPostStateTransaction`) over the SQLite store.
 //!
+//! One file past 600 lines on purpose: most of it is this page of daprd's
+//! exact behaviours, and the five routes share the key, ETag and TTL rules
+//! it describes; split, the rules and the routes that apply them would part.
+//!
 //! Every `state.*` component visible to the app is served by devstack's
 //! store, whatever its type (the devstack overlay names it `state.devstack`).
 //! Keys get daprd's prefix (`keyPrefix`: `appid` by default → `appid||key`;
