@@ -57,7 +57,7 @@ impl DayRules {
             match day.ordinal {
                 Some(n) if counted => nth_weekdays.push((i64::from(n), day.weekday)),
                 // A number is only meaningful with MONTHLY or YEARLY
-                // (`syntax.rs` rejects it elsewhere).
+                // (`syntax/combinations.rs` rejects it elsewhere).
                 _ => weekdays.push(day.weekday),
             }
         }

@@ -7,7 +7,8 @@
 //! by `zone.rs`. The module's files, each with one job:
 //!
 //! - `mod.rs`: the public API, the series' anchor, COUNT and UNTIL;
-//! - `syntax.rs` ([`syntax`]): the RFC 5545 RRULE parser and validator;
+//! - `syntax/` ([`syntax`]): the RFC 5545 RRULE parser and validator (the
+//!   rule model, the parser, part values, FREQ/BYxxx combinations);
 //! - `expand.rs`: a rule → its wall times, period by period (§3.3.10);
 //! - `calendar.rs`: which days of a period the rule's day parts keep;
 //! - `placed.rs`: wall times → ascending instants in a zone (gaps, folds);

@@ -10,7 +10,8 @@
 //! The other files, each with one job:
 //! - [`validate`]: task bodies, parsed (400) and checked field by field (422);
 //! - [`patch`]: JSON Merge Patch (RFC 7396) on a task's editable fields;
-//! - [`query`]: the list engine behind `GET /api/tasks` and `GET /api/tags`;
+//! - [`query`]: the list engine behind `GET /api/tasks` and `GET /api/tags`
+//!   (a folder: parameters, filters, sort, cursor, paging, tag counts);
 //! - [`pages`]: the per-user task index as bounded pages;
 //! - [`duration`]: ISO 8601 durations (`reminder.before`).
 
