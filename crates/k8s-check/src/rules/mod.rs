@@ -8,14 +8,17 @@
 //! to the rest of the repository (spin.toml, scripts/deploy); it runs on the
 //! overlays, the renderings that are actually applied.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+mod facts;
+mod fields;
 
-use anyhow::{Context, Result};
-use app_files::spin_toml::{Manifest, Route};
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value;
 
 use crate::kustomize::Resource;
+
+pub use facts::{deploy_secrets, RepoFacts};
+use fields::{component_meta, int, list, meta_value, of_kind, s, strings};
 
 /// The Dapr app-ids, one per component with a sidecar (architecture §1).
 pub const APP_IDS: [&str; 6] = [
@@ -37,115 +40,6 @@ pub const UI_PATHS: [(&str, &str); 2] = [("/", "Exact"), ("/assets", "Prefix")];
 
 /// The image every SpinApp carries in k8s/apps; each overlay replaces it.
 pub const PLACEHOLDER_IMAGE: &str = "registry.invalid/todo:set-by-overlay";
-
-/// What the rules need to know about the rest of the repository.
-#[derive(Debug, Clone)]
-pub struct RepoFacts {
-    /// spin.toml, read by the parser devstack uses (`app_files`): a
-    /// manifest devstack would refuse is an error here too.
-    pub spin: Manifest,
-    /// Secrets scripts/deploy creates (always, or on demand).
-    pub deploy_secrets: BTreeSet<String>,
-}
-
-impl RepoFacts {
-    /// Reads spin.toml and scripts/deploy under `repo`.
-    pub fn load(repo: &Path) -> Result<RepoFacts> {
-        let mut facts = RepoFacts::load_spin_toml_only(repo)?;
-        let deploy = repo.join("scripts/deploy");
-        let script = std::fs::read_to_string(&deploy)
-            .with_context(|| format!("reading {}", deploy.display()))?;
-        facts.deploy_secrets = deploy_secrets(&script);
-        Ok(facts)
-    }
-
-    /// Reads only spin.toml under `repo` (no deploy script: no secrets known).
-    pub fn load_spin_toml_only(repo: &Path) -> Result<RepoFacts> {
-        Ok(RepoFacts {
-            spin: Manifest::load(&repo.join("spin.toml"))?,
-            deploy_secrets: BTreeSet::new(),
-        })
-    }
-
-    /// Does spin.toml route the path `path` (exactly as written) to
-    /// `component`?
-    pub fn has_route(&self, component: &str, path: &str) -> bool {
-        self.spin
-            .routes_of(component)
-            .any(|r| matches!(r, Route::Path(p) if p == path))
-    }
-}
-
-/// The names in scripts/deploy's `GENERATED_SECRETS=(…)` and
-/// `OPTIONAL_SECRETS=(…)` arrays.
-pub fn deploy_secrets(script: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in script.lines() {
-        let line = line.trim().trim_start_matches("readonly ");
-        for prefix in ["GENERATED_SECRETS=(", "OPTIONAL_SECRETS=("] {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                let list = rest.split(')').next().unwrap_or("");
-                out.extend(
-                    list.split_whitespace()
-                        .map(|s| s.trim_matches('"').to_string()),
-                );
-            }
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------
-// Small accessors
-
-fn s<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
-}
-
-fn list<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
-    v.pointer(pointer)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-fn strings(v: &Value, pointer: &str) -> Vec<String> {
-    list(v, pointer)
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
-/// `spec.metadata` of a Dapr Component as name → item.
-fn component_meta(c: &Value) -> BTreeMap<String, &Value> {
-    list(c, "/spec/metadata")
-        .iter()
-        .filter_map(|m| Some((m.get("name")?.as_str()?.to_string(), m)))
-        .collect()
-}
-
-fn meta_value<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
-    list(c, "/spec/metadata")
-        .iter()
-        .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
-        .and_then(|m| m.get("value"))
-        .and_then(Value::as_str)
-}
-
-fn int(v: &Value, pointer: &str) -> Option<i64> {
-    let x = v.pointer(pointer)?;
-    x.as_i64().or_else(|| x.as_str()?.parse().ok())
-}
-
-fn of_kind<'a>(
-    rs: &'a [Resource],
-    group: &str,
-    kind: &str,
-) -> impl Iterator<Item = &'a Resource> + 'a {
-    let (group, kind) = (group.to_string(), kind.to_string());
-    rs.iter()
-        .filter(move |r| r.group() == group && r.kind() == kind)
-}
 
 // ---------------------------------------------------------------------------
 // Rules on single objects
