@@ -24,6 +24,7 @@ mod instlog;
 mod scenarios;
 mod sse_latency;
 mod stats;
+mod target;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,7 @@ use client::{Conn, Req};
 use instlog::InstLog;
 use scenarios::{Fixture, Scenario, User, BIG_USER, CROWD_USER, LIST_USER, ONE_USER, SIXTEEN};
 use stats::{ms, ratio, table, us, Summary};
+use target::{loopback_addr, wait_healthy, Target};
 
 /// The outcome of one closed-loop phase.
 struct Phase {
@@ -65,11 +67,6 @@ impl Outcome {
     fn rate(&self) -> f64 {
         self.phase.latencies.len() as f64 / self.phase.elapsed.as_secs_f64().max(1e-9)
     }
-}
-
-struct Target {
-    addr: SocketAddr,
-    timeout: Duration,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -241,47 +238,6 @@ async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The first address of `url`'s host, which must be a loopback address.
-async fn loopback_addr(url: &str) -> Result<SocketAddr> {
-    let uri: http::Uri = url
-        .parse()
-        .with_context(|| format!("invalid --url {url}"))?;
-    if uri.scheme_str() != Some("http") {
-        bail!("--url must be http://HOST:PORT");
-    }
-    let host = uri.host().context("--url has no host")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .with_context(|| format!("cannot resolve {host}"))?
-        .collect();
-    match addrs.iter().find(|a| a.ip().is_loopback()) {
-        Some(addr) if addrs.iter().all(|a| a.ip().is_loopback()) => Ok(*addr),
-        _ => bail!("{url} is not a loopback address: loadgen only loads the local machine"),
-    }
-}
-
-/// Waits until Spin's health route answers 200.
-async fn wait_healthy(target: &Target, within: Duration) -> Result<()> {
-    let deadline = Instant::now() + within;
-    let health = Req::get("/.well-known/spin/health", None);
-    loop {
-        let attempt = async {
-            let mut conn = Conn::open(target.addr).await?;
-            conn.send(&health, Duration::from_secs(2)).await
-        };
-        match attempt.await {
-            Ok(resp) if resp.status == StatusCode::OK => return Ok(()),
-            Ok(resp) if Instant::now() >= deadline => {
-                bail!("gateway unhealthy: {}", resp.status)
-            }
-            Err(e) if Instant::now() >= deadline => return Err(e.context("gateway unreachable")),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
 }
 
 /// A token for `user` from `devstack token` (its last line).
