@@ -22,6 +22,7 @@ mod client;
 mod data;
 mod instlog;
 mod phase;
+mod report;
 mod scenarios;
 mod seed;
 mod sse_latency;
@@ -36,27 +37,12 @@ use clap::Parser;
 
 use cli::Cli;
 use instlog::InstLog;
-use phase::{phase, Phase};
+use phase::phase;
+use report::{print_report, report_errors, Outcome};
 use scenarios::{Fixture, Scenario, User, BIG_USER, CROWD_USER, LIST_USER, ONE_USER, SIXTEEN};
 use seed::{describe_list, seed, seed_direct, seed_one, token};
-use stats::{ms, ratio, table, us, Summary};
+use stats::Summary;
 use target::{loopback_addr, wait_healthy, Target};
-
-/// The figures of one scenario.
-struct Outcome {
-    scenario: Scenario,
-    connections: usize,
-    request: String,
-    phase: Phase,
-    latency: Summary,
-    instantiation: Option<Summary>,
-}
-
-impl Outcome {
-    fn rate(&self) -> f64 {
-        self.phase.latencies.len() as f64 / self.phase.elapsed.as_secs_f64().max(1e-9)
-    }
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -227,107 +213,4 @@ async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn report_errors(what: &str, phase: &Phase) {
-    if let Some(first) = &phase.first_error {
-        eprintln!(
-            "loadgen: {what}: {} failed requests; first: {first}",
-            phase.errors
-        );
-    }
-}
-
-fn print_report(outcomes: &[Outcome], with_instantiation: bool) {
-    let Some(base) = outcomes.iter().find(|o| o.scenario == Scenario::Baseline) else {
-        return;
-    };
-    let secs = |d: Duration| d.as_secs_f64();
-    println!("\nThroughput and latency (client side, until the last body byte); ratios against the baseline:\n");
-    let rows: Vec<Vec<String>> = outcomes
-        .iter()
-        .map(|o| {
-            vec![
-                o.scenario.name().to_string(),
-                o.request.clone(),
-                o.connections.to_string(),
-                o.phase.latencies.len().to_string(),
-                o.phase.errors.to_string(),
-                (o.phase.bytes / (o.phase.latencies.len() as u64).max(1)).to_string(),
-                format!("{:.0}", o.rate()),
-                ms(o.latency.p50),
-                ms(o.latency.p99),
-                ratio(o.rate(), base.rate()),
-                ratio(secs(o.latency.p50), secs(base.latency.p50)),
-                ratio(secs(o.latency.p99), secs(base.latency.p99)),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "scenario",
-                "request",
-                "conns",
-                "requests",
-                "errors",
-                "body B",
-                "req/s",
-                "p50 ms",
-                "p99 ms",
-                "req/s vs base",
-                "p50 vs base",
-                "p99 vs base",
-            ],
-            &rows
-        )
-    );
-
-    if !with_instantiation {
-        println!("\n(no --instantiate-log: instantiation times not reported)");
-        return;
-    }
-    let base_inst = base.instantiation.unwrap_or_default();
-    println!("\nInstantiation per request (devstack `instantiate_us`: store + instantiate_async), its ratio to the baseline's and its share of the request latency:\n");
-    let rows: Vec<Vec<String>> = outcomes
-        .iter()
-        .map(|o| {
-            let inst = o.instantiation.unwrap_or_default();
-            vec![
-                o.scenario.name().to_string(),
-                inst.count.to_string(),
-                us(inst.p50),
-                us(inst.p99),
-                us(inst.mean),
-                ratio(secs(inst.p50), secs(base_inst.p50)),
-                percent(secs(inst.p50), secs(o.latency.p50)),
-                percent(secs(inst.mean), secs(o.latency.mean)),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "scenario",
-                "instances",
-                "p50 µs",
-                "p99 µs",
-                "mean µs",
-                "p50 vs base",
-                "share of p50 latency",
-                "share of mean latency",
-            ],
-            &rows
-        )
-    );
-}
-
-fn percent(part: f64, whole: f64) -> String {
-    if whole > 0.0 {
-        format!("{:.1}%", 100.0 * part / whole)
-    } else {
-        "-".into()
-    }
 }
