@@ -16,6 +16,24 @@
 //!
 //! A benchmark, not a test: it asserts nothing about timings. It only talks
 //! to loopback addresses, and every phase is bounded in time and count.
+//!
+//! This file holds `main` and `run`, the run from start to end: check the
+//! options, wait for the gateway, seed, run each scenario (warm-up, then
+//! measured), print the tables, then measure the live updates. The modules,
+//! one job each:
+//! - [`cli`]: the command line (flags, defaults, help texts);
+//! - [`target`]: the gateway under load (loopback only) and its health;
+//! - [`scenarios`]: what each scenario requests, and the
+//!   [`Fixture`] its requests are made from;
+//! - [`seed`](mod@seed): the users' tokens and their seeded tasks;
+//! - [`phase`](mod@phase): the closed loop that runs one scenario;
+//! - [`client`]: one HTTP/1.1 keep-alive connection per worker;
+//! - [`data`]: deterministic, varied task bodies;
+//! - [`instlog`]: per-request instantiation times, from devstack's log;
+//! - [`stats`]: latency summaries, and the cells and tables they print in;
+//! - [`report`]: the tables printed after the scenarios;
+//! - [`sse_latency`]: the change → SSE event latency, and what an idle
+//!   stream reads.
 
 mod cli;
 mod client;
