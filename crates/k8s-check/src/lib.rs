@@ -9,12 +9,20 @@
 //!    CRDs in `k8s/crds/` (verbatim upstream copies, see its SOURCES.md; with Kubernetes structural-schema
 //!    semantics), core kinds against a hand-written subset schema;
 //! 3. [`rules`] checks the project's deployment rules (SpinApp annotations,
-//!    scoping, dead-letter topics, ingress only on /api, …);
+//!    scoping, dead-letter topics, ingress only on /api, …), one file per
+//!    concern under `rules/` (its `mod.rs` maps them):
+//!    [`rules::check_objects`] on every rendering, [`rules::check_deployable`]
+//!    on the overlays, with what [`rules::RepoFacts`] reads from spin.toml
+//!    and scripts/deploy;
 //! 4. [`dapr_run`] checks `dapr.yaml` against spin.toml and the resources
 //!    (both files read by `app_files`, the parsers devstack uses too);
 //! 5. [`observability`] checks the Prometheus alert rules (fields, runbook
 //!    anchors, metric names against `known-metrics.txt`), the YAML embedded
 //!    in ConfigMaps and the Configurations' trace exporter.
+//!
+//! Beside them, [`yaml`] reads (multi-document) YAML as JSON values and
+//! [`patch`] applies the two patch forms the overlays may use (for
+//! [`kustomize`]).
 //!
 //! [`check_repository`] runs all of it; `cargo test -p k8s-check` and
 //! `cargo run -p k8s-check -- check` call it.
