@@ -17,7 +17,6 @@
 
 use std::time::Duration;
 
-use chrono::SecondsFormat;
 use todo_core::events::OutboundEvent;
 use todo_core::identity::account::account_key;
 use todo_core::Problem;
@@ -56,12 +55,8 @@ pub fn job_account(name: &str) -> Option<Uuid> {
 /// unless this succeeded.
 pub async fn arm<T: Transport>(ctx: &Ctx<T>, account: Uuid) -> Result<String, Problem> {
     let name = job_name(account);
-    let due = ctx.now() + chrono::Duration::from_std(JOB_DELAY).expect("a small duration");
-    let job = Job::outbox_timer(
-        due.to_rfc3339_opts(SecondsFormat::Secs, true),
-        serde_json::json!({ "accountId": account }),
-        JOB_RETRY,
-    );
+    let data = serde_json::json!({ "accountId": account });
+    let job = Job::outbox_timer(ctx.now(), JOB_DELAY, data, JOB_RETRY);
     ctx.dapr.schedule_job(&name, &job).await.or_problem()?;
     Ok(name)
 }

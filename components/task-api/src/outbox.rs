@@ -14,7 +14,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::SecondsFormat;
 use todo_core::events::OutboundEvent;
 use todo_core::Problem;
 use todo_dapr::document::{Decided, Write};
@@ -48,12 +47,8 @@ pub fn job_task(name: &str) -> Option<Uuid> {
 /// [`JOB_DELAY`]. No commit may happen unless this succeeded.
 pub async fn arm<T: Transport>(ctx: &Ctx<T>, task: Uuid) -> Result<String, Problem> {
     let name = job_name(task, Uuid::now_v7());
-    let due = ctx.now() + chrono::Duration::from_std(JOB_DELAY).expect("a small duration");
-    let job = Job::outbox_timer(
-        due.to_rfc3339_opts(SecondsFormat::Secs, true),
-        serde_json::json!({ "taskId": task }),
-        JOB_RETRY,
-    );
+    let data = serde_json::json!({ "taskId": task });
+    let job = Job::outbox_timer(ctx.now(), JOB_DELAY, data, JOB_RETRY);
     ctx.dapr.schedule_job(&name, &job).await.or_problem()?;
     Ok(name)
 }

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, Utc};
+
 use serde::de::{self, IgnoredAny};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -47,15 +49,21 @@ pub struct Job {
 }
 
 impl Job {
-    /// A timer that fires once at `due_time` (RFC 3339) and, while its
-    /// callback fails, again every `retry_every` without end: what an outbox
-    /// uses to bound the delay of a committed event (architecture §8,
-    /// decision 2).
+    /// A timer that fires once, `delay` after `now` (its `dueTime` in RFC
+    /// 3339, whole seconds) and, while its callback fails, again every
+    /// `retry_every` without end: what an outbox uses to bound the delay of
+    /// a committed event (architecture §8, decision 2).
     /// `overwrite`, so arming again under the same name just moves it.
-    pub fn outbox_timer(due_time: String, data: serde_json::Value, retry_every: Duration) -> Job {
+    pub fn outbox_timer(
+        now: DateTime<Utc>,
+        delay: Duration,
+        data: serde_json::Value,
+        retry_every: Duration,
+    ) -> Job {
+        let due = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
         Job {
             schedule: None,
-            due_time: Some(due_time),
+            due_time: Some(due.to_rfc3339_opts(SecondsFormat::Secs, true)),
             repeats: None,
             ttl: None,
             data,
