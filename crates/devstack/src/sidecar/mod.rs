@@ -28,6 +28,7 @@ pub mod resilient;
 pub mod secrets;
 pub mod state;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -104,6 +105,9 @@ pub(crate) struct Ctx {
     /// The circuit breakers of this sidecar's components (outbound calls
     /// and deliveries).
     pub breakers: Arc<resilient::Breakers>,
+    /// The outbound policy of each component the app can see, resolved once
+    /// (the Resiliency resources do not change while devstack runs).
+    pub outbound_policies: HashMap<String, crate::config::ComponentPolicy>,
 }
 
 impl Ctx {
@@ -121,7 +125,12 @@ impl Ctx {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, E>>,
     {
-        let policy = self.resources.outbound_policy(&self.app_id, component);
+        // A component the app cannot see has no entry; its calls fail
+        // before reaching the store, but resolve its policy all the same.
+        let policy = match self.outbound_policies.get(component) {
+            Some(policy) => Cow::Borrowed(policy),
+            None => Cow::Owned(self.resources.outbound_policy(&self.app_id, component)),
+        };
         let breaker = policy
             .breaker
             .as_ref()
@@ -155,6 +164,16 @@ pub fn start(opts: SidecarOptions) -> JoinHandle<()> {
         target,
         opts.shutdown.clone(),
     );
+    let outbound_policies = opts
+        .resources
+        .components
+        .iter()
+        .filter(|c| c.in_scope(&opts.app_id))
+        .map(|c| {
+            let policy = opts.resources.outbound_policy(&opts.app_id, &c.name);
+            (c.name.clone(), policy)
+        })
+        .collect();
     let ctx = Arc::new(Ctx {
         app_id: opts.app_id,
         app_addr: opts.app_addr,
@@ -166,6 +185,7 @@ pub fn start(opts: SidecarOptions) -> JoinHandle<()> {
         channel,
         listen_port,
         breakers,
+        outbound_policies,
     });
     let listener = opts.listener;
     let shutdown = opts.shutdown;
