@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use bytes::Bytes;
+use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
@@ -185,15 +186,13 @@ impl Proxy {
             }
             return status(StatusCode::NOT_FOUND);
         };
+        // Origin form, as a client connection sends it.
         let path_and_query = request
             .uri()
             .path_and_query()
-            .map(|pq| pq.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        let Ok(uri) = path_and_query.parse::<Uri>() else {
-            return status(StatusCode::BAD_REQUEST);
-        };
-        *request.uri_mut() = uri;
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        *request.uri_mut() = Uri::from(path_and_query);
         if !request.headers().contains_key(http::header::HOST) {
             if let Ok(host) = http::HeaderValue::from_str(&upstream.to_string()) {
                 request.headers_mut().insert(http::header::HOST, host);
@@ -222,29 +221,25 @@ impl Upstreams {
         upstream: SocketAddr,
         request: Request<Incoming>,
     ) -> Result<Response<Incoming>> {
-        let kept = self.0.lock().unwrap().remove(&upstream);
-        let (mut sender, reused) = match kept.filter(|s| !s.is_closed()) {
-            Some(sender) => (sender, true),
-            None => (connect(upstream).await?, false),
-        };
         let mut request = request;
-        if sender.ready().await.is_ok() {
-            match sender.try_send_request(request).await {
-                Ok(response) => {
-                    self.0.lock().unwrap().insert(upstream, sender);
-                    return Ok(response);
+        let kept = self.0.lock().unwrap().remove(&upstream);
+        if let Some(mut sender) = kept.filter(|s| !s.is_closed()) {
+            if sender.ready().await.is_ok() {
+                match sender.try_send_request(request).await {
+                    Ok(response) => {
+                        self.0.lock().unwrap().insert(upstream, sender);
+                        return Ok(response);
+                    }
+                    Err(mut failed) => match failed.take_message() {
+                        Some(unsent) => request = unsent,
+                        None => return Err(failed.into_error().into()),
+                    },
                 }
-                Err(mut failed) => match failed.take_message() {
-                    Some(unsent) if reused => request = unsent,
-                    _ => return Err(failed.into_error().into()),
-                },
             }
-        } else if !reused {
-            anyhow::bail!("upstream {upstream} closed a new connection");
+            // The listener had just closed this kept-alive connection,
+            // before the request went out: it goes on a new one, as
+            // hyper-util's pool does (`retry_canceled_requests`).
         }
-        // A kept-alive connection the listener had just closed, before the
-        // request went out: once more on a new one, as hyper-util's pool
-        // does (`retry_canceled_requests`).
         let mut sender = connect(upstream).await?;
         sender.ready().await?;
         let response = sender.send_request(request).await?;

@@ -316,8 +316,9 @@ async fn handle(ctx: Arc<Ctx>, req: http::Request<Incoming>) -> Result<Resp, Inf
     req.headers.remove("dapr-api-token");
     // daprd's span for the API call, under the app's context; what the call
     // causes (a published envelope, an invocation) continues from it.
+    let api = api_of(&req.path).to_string();
     let mut span = traces::tracer().start(
-        format!("dapr {} {}", req.method, api_of(&req.path)),
+        format!("dapr {} {api}", req.method),
         traces::Kind::Server,
         &ctx.app_id,
         req.header("traceparent"),
@@ -326,7 +327,7 @@ async fn handle(ctx: Arc<Ctx>, req: http::Request<Incoming>) -> Result<Resp, Inf
     if let Ok(v) = HeaderValue::from_str(&span.traceparent()) {
         req.headers.insert("traceparent", v);
     }
-    let (method, api) = (req.method.clone(), api_of(&req.path).to_string());
+    let method = req.method.clone();
     let response = route(&ctx, req).await;
     span.set("http.status", response.status().as_u16());
     span.end();
