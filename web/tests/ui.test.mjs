@@ -570,6 +570,9 @@ test('sign up, create a task, sign out, sign in again: the task is there', async
   await refusal.waitFor();
   assert.match(await refusal.textContent(), /^We could not create an account with these details\. If you already have an account, sign in instead\./);
   assert.equal(await other.page.locator('#signup-email-error').count(), 0, 'no field says the address is taken');
+  // Focus moves after the summary renders: wait for it, as every other
+  // summary check does, then check it is this summary.
+  await expectSummaryFocused(other.page);
   assert.equal(await other.page.evaluate(() => document.activeElement?.classList.contains('error-summary')), true);
   await other.context.close();
 
